@@ -1,0 +1,153 @@
+"""Prompt context for one completion: prefix/suffix windows plus snippets, under a token budget.
+
+Snippet sources, by priority when the budget is short: the file's imports and the enclosing
+scope headers (when the prefix window cut them off), definitions of identifiers near the cursor
+found in other files (index + the file's imports), recent chunks. The emitted order is fixed by
+kind and path, never by score, so the prompt's head (and the model's KV cache) survives typing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+
+from smallcode_lsp.context.budget import fit_prefix, fit_suffix
+from smallcode_lsp.context.document import ParsedDocument
+from smallcode_lsp.context.resolve import definition_snippets
+from smallcode_lsp.context.scope import imports_of, scope_chain
+from smallcode_lsp.types import CompletionRequest, ContextSnippet, PromptParts
+from smallcode_lsp.workspace.index import WorkspaceIndex
+from smallcode_lsp.workspace.recent import RecentSnippets, chunk_similarity
+
+log = logging.getLogger("smallcode_lsp.context")
+
+SNIPPET_SHARE = 0.4  # of budget_tokens reserved for snippets when the prefix would use it all
+HEADER_TOKENS = 6  # per snippet: the path line / <|file_sep|> the renderer adds
+VISIBLE_SIMILARITY = 0.5  # a recent chunk this similar to the window is already on screen
+MAX_IMPORT_LINES = 40
+_ORDER = {"import": 0, "definition": 1, "recent": 2, "scope": 3}
+
+
+class ContextBuilder:
+    """Builds PromptParts; keeps small per-document memory for stable snippet choice."""
+
+    def __init__(
+        self,
+        index: WorkspaceIndex | None,
+        recent: RecentSnippets | None,
+        count_tokens: Callable[[str], int],
+    ) -> None:
+        self.index = index
+        self.recent = recent
+        self._count = count_tokens
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._last_names: dict[str, list[str]] = {}
+
+    def count(self, text: str) -> int:
+        """count_tokens with a small LRU: the same snippets are counted on every keystroke."""
+        n = self._counts.get(text)
+        if n is None:
+            n = self._counts[text] = self._count(text)
+            if len(self._counts) > 1024:
+                self._counts.popitem(last=False)
+        else:
+            self._counts.move_to_end(text)
+        return n
+
+    def relative(self, path: str | None) -> str | None:
+        if path is None:
+            return None
+        return self.index.relative(path) if self.index is not None else os.path.basename(path)
+
+    def build(
+        self,
+        request: CompletionRequest,
+        parsed: ParsedDocument | None,
+        budget_tokens: int,
+        suffix_budget_tokens: int,
+    ) -> PromptParts:
+        """Prefix (+ snippets) within budget_tokens, suffix within suffix_budget_tokens."""
+        snap = request.document
+        if parsed is None or parsed.text != snap.text:
+            parsed = ParsedDocument(snap.text, snap.language_id, snap.path)
+        rel = self.relative(snap.path) or snap.uri.rsplit("/", 1)[-1]
+        prefix = request.prefix
+        suffix = fit_suffix(request.suffix, suffix_budget_tokens, self.count)
+        full = self.count(prefix) if len(prefix) < budget_tokens * 12 else budget_tokens + 1
+        reserved = min(full, budget_tokens - int(budget_tokens * SNIPPET_SHARE))
+        window, start = fit_prefix(prefix, reserved, self.count)
+        try:
+            candidates = self._candidates(request, parsed, rel, start, window + suffix)
+        except Exception:  # context is an optimisation: never fail the completion over it
+            log.exception("context: snippet collection failed")
+            candidates = []
+        chosen, used = self._pack(candidates, budget_tokens - self.count(window))
+        if start > 0 and used < budget_tokens - reserved:
+            # Unused snippet budget goes back to the prefix (deterministic given the snippets).
+            window, start = fit_prefix(prefix, budget_tokens - used, self.count)
+        ring = {c.text: i for i, c in enumerate(self.recent.chunks())} if self.recent else {}
+
+        def order(s: ContextSnippet) -> tuple[int, str, int, str]:
+            # Recent chunks keep ring order (oldest first: a new chunk only appends).
+            if s.kind == "recent":
+                return (_ORDER["recent"], "", ring.get(s.text, 0), "")
+            return (_ORDER.get(s.kind, 9), s.path, 0, s.text)
+
+        chosen.sort(key=order)
+        log.debug("context: prefix from %d, %d snippets (%d tokens)", start, len(chosen), used)
+        return PromptParts(
+            prefix=window,
+            suffix=suffix,
+            snippets=tuple(chosen),
+            file_path=rel,
+            language_id=snap.language_id,
+        )
+
+    def _candidates(
+        self, request: CompletionRequest, parsed: ParsedDocument, rel: str, start: int, visible: str
+    ) -> list[ContextSnippet]:
+        """All snippet candidates in priority order (best first)."""
+        out: list[ContextSnippet] = []
+        imports = [imp for imp in imports_of(parsed) if imp.start < start]
+        if imports:
+            lines = "\n".join(imp.text for imp in imports).splitlines()[:MAX_IMPORT_LINES]
+            out.append(ContextSnippet(rel, "\n".join(lines) + "\n", "import"))
+        headers: list[str] = []
+        for scope in scope_chain(parsed, request.offset):
+            if scope.start < start:
+                line_start = parsed.text.rfind("\n", 0, scope.start) + 1
+                indent = parsed.text[line_start : scope.start]
+                headers.append(indent + scope.header if not indent.strip() else scope.header)
+        if headers:
+            out.append(ContextSnippet(rel, "\n".join(headers) + "\n", "scope"))
+        if self.index is not None:
+            key = request.document.uri
+            defs, names = definition_snippets(
+                self.index, parsed, request.offset, self._last_names.get(key, [])
+            )
+            self._last_names[key] = names
+            if len(self._last_names) > 64:
+                self._last_names.pop(next(iter(self._last_names)))
+            out.extend(defs)
+        if self.recent is not None:
+            seen = visible.splitlines()
+            for chunk in reversed(self.recent.chunks()):  # newest first
+                if chunk_similarity(chunk.lines, seen) <= VISIBLE_SIMILARITY:
+                    path = self.relative(chunk.path) or ""
+                    out.append(ContextSnippet(path, chunk.text, "recent"))
+        return out
+
+    def _pack(
+        self, candidates: list[ContextSnippet], budget: int
+    ) -> tuple[list[ContextSnippet], int]:
+        """Greedy by priority: take each candidate that still fits, skip the rest."""
+        chosen: list[ContextSnippet] = []
+        used = 0
+        for snip in candidates:
+            cost = self.count(snip.text) + HEADER_TOKENS
+            if used + cost <= budget:
+                chosen.append(snip)
+                used += cost
+        return chosen, used
