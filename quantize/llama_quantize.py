@@ -1,0 +1,38 @@
+"""In-process call of llama.cpp's llama_model_quantize (K-quants, per-tensor type overrides)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+from quantize.recipes import Recipe
+
+
+class QuantizeError(RuntimeError):
+    """llama_model_quantize returned non-zero."""
+
+
+def quantize_file(src: Path, dst: Path, recipe: Recipe, nthread: int = 0) -> None:
+    """Quantize GGUF `src` (F32/F16/BF16) into `dst` following `recipe`."""
+    from llama_cpp import llama_cpp as C  # imported late: loading libllama takes a moment
+
+    params = C.llama_model_quantize_default_params()
+    params.ftype = recipe.ftype
+    params.nthread = nthread or os.cpu_count() or 1
+    if recipe.token_embd is not None:
+        params.token_embedding_type = int(recipe.token_embd)
+    if recipe.output is not None:
+        params.output_tensor_type = int(recipe.output)
+    # NULL-pattern-terminated array; `keep` holds the bytes alive during the call.
+    keep = [p.encode() for p, _ in recipe.overrides]
+    arr = (C.llama_model_tensor_override * (len(keep) + 1))()
+    for i, (pat, (_, qtype)) in enumerate(zip(keep, recipe.overrides, strict=True)):
+        arr[i].pattern = pat
+        arr[i].type = int(qtype)
+    arr[len(keep)].pattern = None
+    if keep:
+        params.tt_overrides = ctypes.cast(arr, ctypes.POINTER(C.llama_model_tensor_override))
+    rc = C.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params))
+    if rc != 0:
+        raise QuantizeError(f"llama_model_quantize({src.name} -> {dst.name}) returned {rc}")
