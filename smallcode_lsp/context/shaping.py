@@ -1,0 +1,246 @@
+"""Syntax-aware completion shape: how much to generate, and when to stop while decoding.
+
+`decide_shape` looks at the syntax at the cursor once; `SyntaxStopper.check` runs after every
+decoded token, so it only does work when a line was completed (a newline was generated).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from smallcode_lsp.context.document import ParsedDocument, count_errors
+from smallcode_lsp.languages import language_key
+from smallcode_lsp.types import CompletionRequest
+
+log = logging.getLogger("smallcode_lsp.context")
+
+OPENERS, CLOSERS = "([{", ")]}"
+PAIRS = dict(zip(CLOSERS, OPENERS, strict=True))
+_PY_BLOCK = re.compile(
+    r"^\s*(async\s+)?(def|class|if|elif|else|for|while|with|try|except|finally|match|case)\b.*:$"
+)
+_TRAILING_SUFFIX_OK = re.compile(r"^[\s)\]}'\"`;,:]*$")  # only closers after the cursor
+_CONTINUES = (":", "{", "(", "[", ",", "\\", "=", "+", "-", "*", "/", "&&", "||", " and", " or")
+_STRING_OR_COMMENT = {
+    "string", "string_content", "comment", "template_string", "line_comment", "block_comment",
+    "string_literal", "raw_string_literal", "interpreted_string_literal", "char_literal",
+    "string_fragment",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What kind of completion fits the cursor.
+
+    kind: "line" (rest of the current line), "block" (a body after an opener, or the rest of a
+    body: stops on dedent / closing the enclosing bracket), "statement" (a hole between existing
+    lines: stops as soon as the file parses no worse than without it).
+    block_indent: generated lines (after the first) indented less than this many columns end it.
+    """
+
+    single_line: bool
+    indent: str
+    kind: str = "line"
+    block_indent: int = 0
+    reason: str = ""
+
+
+def indent_width(line: str) -> int:
+    """Columns of leading whitespace (a tab counts 4: only compared within one file)."""
+    stripped = line.lstrip(" \t")
+    return len(line[: len(line) - len(stripped)].expandtabs(4))
+
+
+def _opens_block(line: str, key: str | None) -> bool:
+    s = line.rstrip()
+    if key == "python":
+        return bool(_PY_BLOCK.match(s))
+    if key is None:  # plain text: either convention
+        return s.endswith("{") or bool(_PY_BLOCK.match(s))
+    return s.endswith("{")
+
+
+def _neighbour(lines: list[str], row: int, step: int) -> str | None:
+    row += step
+    while 0 <= row < len(lines):
+        if lines[row].strip():
+            return lines[row]
+        row += step
+    return None
+
+
+def _in_string_or_comment(parsed: ParsedDocument | None, offset: int) -> bool:
+    if parsed is None or parsed.root is None:
+        return False
+    node = parsed.node_at(offset)
+    b = parsed.byte_offset(offset)
+    while node is not None and node.type not in _STRING_OR_COMMENT:
+        node = node.parent
+    return node is not None and node.start_byte < b < node.end_byte
+
+
+def decide_shape(request: CompletionRequest, parsed: ParsedDocument | None) -> Shape:
+    """Single line vs block vs statement, from the syntax around the cursor."""
+    text, off = request.document.text, request.offset
+    key = parsed.language_key if parsed is not None else language_key(
+        request.document.language_id, request.document.path
+    )
+    start = text.rfind("\n", 0, off) + 1
+    end = text.find("\n", off)
+    line_prefix, line_suffix = text[start:off], text[off : len(text) if end < 0 else end]
+    indent = line_prefix[: len(line_prefix) - len(line_prefix.lstrip(" \t"))]
+    width = indent_width(line_prefix)
+    if not _TRAILING_SUFFIX_OK.match(line_suffix):
+        return Shape(True, indent, "line", width, "text after the cursor")
+    if _in_string_or_comment(parsed, off):
+        return Shape(True, indent, "line", width, "inside a string or comment")
+    if line_prefix.strip():
+        if _opens_block(line_prefix, key):
+            return Shape(False, indent, "block", width + 1, "block opener before the cursor")
+        if line_prefix.rstrip().endswith(("(", "[", ",")) and not line_suffix.strip():
+            return Shape(False, indent, "statement", width, "open argument list")
+        return Shape(True, indent, "line", width, "mid-expression")
+    lines = text.split("\n")
+    row = text.count("\n", 0, off)
+    prev, nxt = _neighbour(lines, row, -1), _neighbour(lines, row, +1)
+    if prev is not None and _opens_block(prev, key):
+        body = max(width, indent_width(prev) + 1)
+        return Shape(False, indent, "block", body, "first line of a new block")
+    if nxt is not None and indent_width(nxt) >= width and nxt.strip()[:1] not in CLOSERS:
+        return Shape(False, indent, "statement", width, "between statements")
+    return Shape(False, indent, "block", width, "end of a body")
+
+
+def _bracket_depths(text: str) -> tuple[int, int]:
+    """(final depth, lowest depth) of ()[]{} in `text`, skipping simple string literals."""
+    depth = low = 0
+    quote = ""
+    prev = ""
+    for ch in text:
+        if quote:
+            if ch == quote and prev != "\\":
+                quote = ""
+        elif ch in "\"'`":
+            quote = ch
+        elif ch in OPENERS:
+            depth += 1
+        elif ch in CLOSERS:
+            depth -= 1
+            low = min(low, depth)
+        elif ch == "\n":
+            quote = ""  # unterminated quote: do not let it swallow the rest
+        prev = ch
+    return depth, low
+
+
+class SyntaxStopper:
+    """Per-token stop rule: `check(generated)` returns a cut index or None (keep going)."""
+
+    def __init__(self, request: CompletionRequest, parsed: ParsedDocument | None, shape: Shape):
+        self.request = request
+        self.shape = shape
+        self._suffix_head = request.suffix.lstrip()
+        self._lines_done = 0  # generated lines already judged (dedent/bracket rules)
+        self._doc: ParsedDocument | None = None
+        self._inserted = ""  # what the incremental copy currently holds at the cursor
+        self._baseline: int | None = None
+        self._parsed = parsed
+
+    def _errors_with(self, inserted: str) -> int:
+        """Error count of prefix + inserted + suffix, reparsed incrementally."""
+        if self._doc is None:
+            src = self._parsed
+            same = src is not None and src.text == self.request.document.text
+            self._doc = src.copy() if same and src is not None else ParsedDocument(
+                self.request.document.text,
+                self.request.document.language_id,
+                self.request.document.path,
+            )
+            self._baseline = count_errors(self._doc.root)
+        off = self.request.offset
+        self._doc.apply_edit(off, off + len(self._inserted), inserted)
+        self._inserted = inserted
+        return count_errors(self._doc.root)
+
+    def check(self, generated: str) -> int | None:
+        """Cut index into `generated` when generation should stop, else None."""
+        if self.shape.single_line:
+            nl = generated.find("\n")
+            return nl if nl >= 0 else None
+        if "\n" not in generated[self._lines_done :] and self._lines_done:
+            return None
+        return self._check_lines(generated, final=False)
+
+    def finish(self, text: str) -> int:
+        """The cut for a finished text (post-processing uses the same rules)."""
+        if self.shape.single_line:
+            nl = text.find("\n")
+            return len(text) if nl < 0 else nl
+        cut = self._check_lines(text + "\n", final=True)
+        return len(text) if cut is None else min(cut, len(text))
+
+    def _check_lines(self, generated: str, final: bool) -> int | None:
+        pos = 0
+        first = True
+        while True:
+            nl = generated.find("\n", pos)
+            if nl < 0:
+                return None
+            line = generated[pos:nl]
+            if pos >= self._lines_done or final:
+                cut = self._judge_line(generated, pos, nl, line, first, final)
+                if cut is not None:
+                    return cut
+                self._lines_done = nl + 1
+            first = False
+            pos = nl + 1
+
+    def _judge_line(
+        self, generated: str, pos: int, nl: int, line: str, first: bool, final: bool
+    ) -> int | None:
+        shape = self.shape
+        depth, low = _bracket_depths(generated[:nl])
+        if low < 0:
+            # Closed a bracket opened before the cursor: the enclosing node is complete.
+            closer_at = _first_unmatched_closer(generated[:nl])
+            closer = generated[closer_at]
+            if self._suffix_head.startswith(closer):
+                keep = generated[pos:closer_at]
+                return closer_at if keep.strip() else max(0, pos - 1)
+            return nl
+        if not first and line.strip() and indent_width(line) < shape.block_indent:
+            return max(0, pos - 1)  # dedent: the block is over
+        if (
+            shape.kind == "statement"
+            and not final
+            and depth == 0
+            and generated[:nl].strip()
+            and not line.rstrip().endswith(_CONTINUES)
+        ):
+            errors = self._errors_with(generated[:nl])
+            if self._baseline is not None and errors <= self._baseline:
+                log.debug("stop: statement complete after %d chars", nl)
+                return nl
+        return None
+
+
+def _first_unmatched_closer(text: str) -> int:
+    depth = 0
+    quote = ""
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote and (i == 0 or text[i - 1] != "\\"):
+                quote = ""
+        elif ch in "\"'`":
+            quote = ch
+        elif ch in OPENERS:
+            depth += 1
+        elif ch in CLOSERS:
+            depth -= 1
+            if depth < 0:
+                return i
+        elif ch == "\n":
+            quote = ""
+    return len(text) - 1
