@@ -1,0 +1,115 @@
+// Status payload -> status bar text and tooltip. Pure, no `vscode` import.
+
+export type State = 'loading' | 'ready' | 'generating' | 'error' | 'disabled' | 'stopped' | 'starting';
+
+export interface LastCompletion {
+  promptTokens: number;
+  promptTokensEvaluated: number;
+  generatedTokens: number;
+  promptMs: number;
+  generateMs: number;
+  stopReason: string;
+}
+
+export interface Acceptance {
+  shown: number;
+  accepted: number;
+  partiallyAccepted: number;
+  acceptedChars: number;
+}
+
+/** The `smallcode/status` result and `smallcode/statusChanged` params. */
+export interface StatusPayload {
+  state: State;
+  model: string | null;
+  error: string | null;
+  last: LastCompletion | null;
+  acceptance?: Acceptance;
+}
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  /** 'error' | 'warning' background, or undefined for the normal one. */
+  severity?: 'error' | 'warning';
+}
+
+const ICONS: Record<State, string> = {
+  starting: '$(loading~spin)',
+  loading: '$(loading~spin)',
+  ready: '$(sparkle)',
+  generating: '$(sync~spin)',
+  disabled: '$(circle-slash)',
+  error: '$(error)',
+  stopped: '$(debug-stop)',
+};
+
+const LABELS: Record<State, string> = {
+  starting: 'starting server',
+  loading: 'loading model',
+  ready: 'ready',
+  generating: 'generating',
+  disabled: 'disabled',
+  error: 'error',
+  stopped: 'server stopped',
+};
+
+/** Generated tokens per second of the last completion, or undefined when unknown. */
+export function tokensPerSecond(last: LastCompletion | null): number | undefined {
+  if (!last || !(last.generateMs > 0) || !(last.generatedTokens > 0)) {
+    return undefined;
+  }
+  return (last.generatedTokens * 1000) / last.generateMs;
+}
+
+export function basename(file: string): string {
+  const parts = file.split(/[\\/]/);
+  return parts[parts.length - 1] || file;
+}
+
+/** Renders a status payload for the status bar item. */
+export function renderStatus(status: StatusPayload): StatusView {
+  const text = `${ICONS[status.state] ?? ''} SmallCode`.trim();
+  const lines = [`SmallCode: ${LABELS[status.state] ?? status.state}`];
+  if (status.model) {
+    lines.push(`Model: ${basename(status.model)}`);
+  }
+  if (status.error) {
+    lines.push(`Error: ${status.error}`);
+  }
+  const last = status.last;
+  if (last) {
+    const total = Math.round(last.promptMs + last.generateMs);
+    lines.push(`Last: ${total} ms (prompt ${Math.round(last.promptMs)} ms for ` +
+      `${last.promptTokensEvaluated}/${last.promptTokens} tokens, ${last.generatedTokens} generated, ${last.stopReason})`);
+    const tps = tokensPerSecond(last);
+    if (tps !== undefined) {
+      lines.push(`Speed: ${tps.toFixed(1)} tokens/s`);
+    }
+  }
+  const acc = status.acceptance;
+  if (acc && acc.shown > 0) {
+    lines.push(`Accepted: ${acc.accepted}/${acc.shown} shown (+${acc.partiallyAccepted} partly), ${acc.acceptedChars} chars`);
+  }
+  lines.push('Click for the SmallCode menu');
+  const severity = status.state === 'error' ? 'error' : status.state === 'disabled' || status.state === 'stopped' ? 'warning' : undefined;
+  return { text, tooltip: lines.join('\n'), severity };
+}
+
+/** Accepts only well-formed payloads; a server bug must not break the status bar. */
+export function parseStatus(raw: unknown): StatusPayload | undefined {
+  if (!raw || typeof raw !== 'object') {
+    return undefined;
+  }
+  const r = raw as Record<string, unknown>;
+  if (typeof r.state !== 'string' || !(r.state in LABELS)) {
+    return undefined;
+  }
+  return {
+    state: r.state as State,
+    model: typeof r.model === 'string' ? r.model : null,
+    error: typeof r.error === 'string' ? r.error : null,
+    last: r.last && typeof r.last === 'object' ? (r.last as LastCompletion) : null,
+    acceptance: r.acceptance && typeof r.acceptance === 'object' ? (r.acceptance as Acceptance) : undefined,
+  };
+}

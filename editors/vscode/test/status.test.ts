@@ -1,0 +1,48 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { parseStatus, renderStatus, tokensPerSecond } from '../src/common/status';
+import { asLspItem } from '../src/common/items';
+
+const last = { promptTokens: 120, promptTokensEvaluated: 20, generatedTokens: 30, promptMs: 40, generateMs: 600, stopReason: 'stop' };
+
+test('tokens per second from the last completion', () => {
+  assert.equal(tokensPerSecond(last), 50);
+  assert.equal(tokensPerSecond({ ...last, generateMs: 0 }), undefined);
+  assert.equal(tokensPerSecond(null), undefined);
+});
+
+test('tooltip shows state, model, latency, speed and acceptance', () => {
+  const v = renderStatus({
+    state: 'ready', model: '/models/gemma-3-270m.gguf', error: null, last,
+    acceptance: { shown: 4, accepted: 1, partiallyAccepted: 2, acceptedChars: 17 },
+  });
+  assert.equal(v.text, '$(sparkle) SmallCode');
+  assert.equal(v.severity, undefined);
+  assert.match(v.tooltip, /SmallCode: ready/);
+  assert.match(v.tooltip, /Model: gemma-3-270m\.gguf/);
+  assert.match(v.tooltip, /Last: 640 ms/);
+  assert.match(v.tooltip, /50\.0 tokens\/s/);
+  assert.match(v.tooltip, /Accepted: 1\/4 shown \(\+2 partly\), 17 chars/);
+});
+
+test('each state has its own icon; errors and disabled are coloured', () => {
+  const texts = new Set(['loading', 'ready', 'generating', 'disabled', 'error'].map(
+    (state) => renderStatus({ state: state as never, model: null, error: null, last: null }).text));
+  assert.equal(texts.size, 5); // one icon per server state
+  assert.equal(renderStatus({ state: 'error', model: null, error: 'no model', last: null }).severity, 'error');
+  assert.match(renderStatus({ state: 'error', model: null, error: 'no model', last: null }).tooltip, /Error: no model/);
+  assert.equal(renderStatus({ state: 'disabled', model: null, error: null, last: null }).severity, 'warning');
+});
+
+test('parseStatus rejects malformed payloads', () => {
+  assert.equal(parseStatus(null), undefined);
+  assert.equal(parseStatus({ state: 'exploded' }), undefined);
+  assert.deepEqual(parseStatus({ state: 'ready', model: 3 }), { state: 'ready', model: null, error: null, last: null, acceptance: undefined });
+});
+
+test('asLspItem rebuilds insertText, range and command', () => {
+  const range = { start: { line: 1, character: 0 }, end: { line: 1, character: 4 } };
+  const item = asLspItem({ insertText: { value: 'x = 1' }, range: {} as never, command: { title: 't', command: 'smallcode.accepted', arguments: ['id1'] } } as never,
+    () => range);
+  assert.deepEqual(item, { insertText: 'x = 1', range, command: { title: 't', command: 'smallcode.accepted', arguments: ['id1'] } });
+});
