@@ -43,7 +43,8 @@ def make(config: FilterConfig) -> Filter:
             return text
         closers = "".join(ch for ch in tail if ch in CLOSERS)
         after = "".join(ch for ch in ctx.request.suffix[: len(tail) * 4 + 64] if ch in CLOSERS)
-        if after.startswith(closers):
+        # Extra closers beyond the suffix's own are stray too: the completion overshot.
+        if after.startswith(closers) or (after and closers.startswith(after)):
             log.debug("remove_unbalanced_closers: %r already follows the cursor", closers)
             return text[:first]
         return text

@@ -1,0 +1,215 @@
+"""Fill-in-the-middle evaluation on real code: holes chosen with tree-sitter, scored by exact
+match, edit similarity, syntax validity of the filled file, and latency.
+
+`build_tasks` and the scorers are pure; `run_eval` only needs a `complete(request) -> str`
+callable, so the CLI can run the same tasks through the pipeline with context/shaping on and off.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from smallcode_lsp.context.document import ParsedDocument
+from smallcode_lsp.languages import LANGUAGE_IDS, language_for, language_key, parse_text
+from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
+from smallcode_lsp.workspace.files import FileFilter, looks_indexable
+
+FUNCTION_TYPES = frozenset({
+    "function_definition", "function_declaration", "method_definition", "method_declaration",
+    "function_item", "constructor_declaration", "arrow_function", "function_expression",
+})  # fmt: skip
+MAX_BLOCK_LINES = 15
+MIN_LINE_CHARS = 8
+MIN_HOLE = 4  # bytes left to predict in a line hole
+MAX_FILES = 2000
+
+
+@dataclass(frozen=True)
+class FimTask:
+    """One hole: the file without `expected`, which belonged at `offset`."""
+
+    path: str
+    language_id: str
+    text: str
+    offset: int
+    expected: str
+    kind: str  # "line" | "block"
+
+    def request(self) -> CompletionRequest:
+        doc = DocumentSnapshot(f"file://{self.path}", self.text, self.language_id, 0, self.path)
+        return CompletionRequest(doc, self.offset, Trigger.INVOKED)
+
+
+def _holes(doc: ParsedDocument, rng: random.Random) -> list[tuple[str, int, int]]:
+    """(kind, start, end) str ranges: whole function bodies and rests of body lines."""
+    root = doc.root
+    out: list[tuple[str, int, int]] = []
+    if root is None:
+        return out
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.named_children)
+        if node.type not in FUNCTION_TYPES:
+            continue
+        body = node.child_by_field_name("body")
+        stmts = [c for c in body.named_children if "comment" not in c.type] if body else []
+        if not stmts:
+            continue
+        first, last = stmts[0], stmts[-1]
+        if 2 <= last.end_point[0] - first.start_point[0] + 1 <= MAX_BLOCK_LINES:
+            out.append(("block", doc.str_offset(first.start_byte), doc.str_offset(last.end_byte)))
+        stmt = rng.choice(stmts)
+        if stmt.start_point[0] == stmt.end_point[0]:
+            # Leave at least MIN_HOLE_CHARS to predict: a lone `;` or `)` says nothing.
+            leaves = [x for x in _leaves(stmt)[1:] if stmt.end_byte - x.start_byte >= MIN_HOLE]
+            if leaves and len(doc.node_text(stmt)) >= MIN_LINE_CHARS:
+                cut = rng.choice(leaves)
+                out.append(("line", doc.str_offset(cut.start_byte), doc.str_offset(stmt.end_byte)))
+    return out
+
+
+def _leaves(node: Node) -> list[Node]:
+    out: list[Node] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.child_count == 0:
+            out.append(n)
+        else:
+            stack.extend(reversed(n.children))
+    return out
+
+
+def build_tasks(root: str, limit: int, seed: int) -> list[FimTask]:
+    """Up to `limit` tasks (about half line holes, half block holes) from code under `root`."""
+    rng = random.Random(seed)
+    lines: list[FimTask] = []
+    blocks: list[FimTask] = []
+    for path in FileFilter([root]).walk(MAX_FILES):
+        key = language_key("", path)
+        if key is None or language_for("", path) is None:
+            continue
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        if not looks_indexable(data):
+            continue
+        text = data.decode("utf-8", "replace")
+        lang = LANGUAGE_IDS[key]
+        doc = ParsedDocument(text, lang, path)
+        if doc.root is None or doc.root.has_error:
+            continue  # a file that does not parse cannot judge syntax validity
+        for kind, start, end in _holes(doc, rng):
+            task = FimTask(path, lang, text[:start] + text[end:], start, text[start:end], kind)
+            (lines if kind == "line" else blocks).append(task)
+    rng.shuffle(lines)
+    rng.shuffle(blocks)
+    half = (limit + 1) // 2
+    chosen = blocks[: limit - min(half, len(lines))]
+    chosen = lines[: limit - len(chosen)] + chosen
+    return chosen[:limit]
+
+
+def _norm(text: str) -> str:
+    return "\n".join(ln.rstrip() for ln in text.strip().splitlines())
+
+
+def exact_match(prediction: str, expected: str) -> bool:
+    """Equal up to surrounding whitespace and trailing spaces on lines."""
+    return _norm(prediction) == _norm(expected)
+
+
+def _levenshtein(a: str, b: str) -> int:
+    if len(a) < len(b):
+        a, b = b, a
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def edit_similarity(prediction: str, expected: str) -> float:
+    """1 - normalized Levenshtein distance (1.0 = identical), on normalized text."""
+    a, b = _norm(prediction), _norm(expected)
+    if not a and not b:
+        return 1.0
+    return 1.0 - _levenshtein(a, b) / max(len(a), len(b))
+
+
+def syntax_valid(language_id: str, text: str) -> bool:
+    """True when `text` parses without ERROR/MISSING nodes (always True without a grammar)."""
+    language = language_for(language_id)
+    if language is None:
+        return True
+    return not parse_text(language, text).root_node.has_error
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run_eval(tasks: list[FimTask], complete: Callable[[CompletionRequest], str]) -> dict:
+    """Run every task through `complete`; aggregate scores overall and per hole kind."""
+    rows: list[dict] = []
+    for task in tasks:
+        began = time.perf_counter()
+        try:
+            prediction = complete(task.request())
+            failed = False
+        except Exception:  # one failing task must not end the evaluation
+            prediction, failed = "", True
+        ms = (time.perf_counter() - began) * 1000
+        filled = task.text[: task.offset] + prediction + task.text[task.offset :]
+        rows.append({
+            "kind": task.kind,
+            "path": task.path,
+            "exact": exact_match(prediction, task.expected),
+            "similarity": edit_similarity(prediction, task.expected),
+            "valid": syntax_valid(task.language_id, filled),
+            "empty": not prediction.strip(),
+            "failed": failed,
+            "ms": ms,
+        })  # fmt: skip
+    result = _aggregate(rows)
+    result["by_kind"] = {
+        kind: _aggregate([r for r in rows if r["kind"] == kind])
+        for kind in sorted({r["kind"] for r in rows})
+    }
+    return result
+
+
+def _aggregate(rows: list[dict]) -> dict:
+    n = len(rows)
+    latencies = [r["ms"] for r in rows]
+    rate = (lambda k: sum(1 for r in rows if r[k]) / n) if n else (lambda k: 0.0)
+    return {
+        "tasks": n,
+        "exact_match": rate("exact"),
+        "edit_similarity": statistics.fmean(r["similarity"] for r in rows) if n else 0.0,
+        "syntax_valid": rate("valid"),
+        "empty": rate("empty"),
+        "failed": rate("failed"),
+        "latency_ms_p50": _percentile(latencies, 0.5),
+        "latency_ms_p95": _percentile(latencies, 0.95),
+    }
+
+
+def describe(root: str) -> str:
+    """One line naming the evaluated tree (for reports)."""
+    return os.path.basename(os.path.abspath(root)) or root
