@@ -73,12 +73,13 @@ def _common(hidden: int, ff: int, layers: int, experts: int) -> dict[str, Any]:
     )
 
 
-def make_config(arch: str, vocab: int, hidden: int = 64, ff: int = 32, layers: int = 2,
-                experts: int = 4) -> Any:
+def make_config(arch: str, vocab: int, eos: int, hidden: int = 64, ff: int = 32,
+                layers: int = 2, experts: int = 4) -> Any:
     """A transformers config for a tiny model of `arch`."""
     import transformers as tf
 
     c = _common(hidden, ff, layers, experts)
+    c.update(bos_token_id=eos, eos_token_id=eos, pad_token_id=eos)
     if arch == "qwen3moe":
         return tf.Qwen3MoeConfig(vocab_size=vocab, intermediate_size=2 * ff, head_dim=hidden // 4,
                                  moe_intermediate_size=ff, num_experts=experts,
@@ -94,6 +95,19 @@ def make_config(arch: str, vocab: int, hidden: int = 64, ff: int = 32, layers: i
         c["num_key_value_heads"] = 4
         return tf.OlmoeConfig(vocab_size=vocab, intermediate_size=ff, num_experts=experts,
                               norm_topk_prob=False, **c)
+    if arch == "granitemoe":
+        return tf.GraniteMoeConfig(
+            vocab_size=vocab, intermediate_size=ff, num_local_experts=experts,
+            embedding_multiplier=2.0, residual_multiplier=0.5, attention_multiplier=0.2,
+            logits_scaling=2.0, **c)
+    if arch == "deepseek2":
+        c["num_key_value_heads"] = 4
+        return tf.DeepseekV2Config(
+            vocab_size=vocab, intermediate_size=2 * ff, moe_intermediate_size=ff,
+            n_routed_experts=experts, n_shared_experts=1, first_k_dense_replace=1,
+            q_lora_rank=32, kv_lora_rank=32, qk_nope_head_dim=16, qk_rope_head_dim=8,
+            v_head_dim=16, topk_method="greedy", routed_scaling_factor=1.0,
+            norm_topk_prob=False, **c)
     raise ValueError(arch)
 
 
@@ -103,6 +117,12 @@ _EXPERT_NAMES = {
                 ("block_sparse_moe.experts.{e}.w1.weight", "block_sparse_moe.experts.{e}.w3.weight",
                  "block_sparse_moe.experts.{e}.w2.weight")),
 }
+# Published granite checkpoints keep experts fused: 3-D input_linear (gate|up) / output_linear.
+_FUSED_RENAMES = {
+    "granitemoe": {"block_sparse_moe.router.weight": "block_sparse_moe.router.layer.weight",
+                   "block_sparse_moe.experts.gate_up_proj": "block_sparse_moe.input_linear.weight",
+                   "block_sparse_moe.experts.down_proj": "block_sparse_moe.output_linear.weight"},
+}
 _QWEN_NAMES = (None, ("mlp.experts.{e}.gate_proj.weight", "mlp.experts.{e}.up_proj.weight",
                       "mlp.experts.{e}.down_proj.weight"))
 
@@ -111,6 +131,12 @@ def per_expert_state(arch: str, state: dict[str, Any]) -> dict[str, Any]:
     """Split transformers-5 fused expert tensors into the per-expert layout of real checkpoints."""
     router, (g_t, u_t, d_t) = _EXPERT_NAMES.get(arch, _QWEN_NAMES)
     out: dict[str, Any] = {}
+    if arch in _FUSED_RENAMES:
+        for name, t in state.items():
+            for old, new in _FUSED_RENAMES[arch].items():
+                name = name.replace(old, new)
+            out[name] = t.contiguous()
+        return out
     for name, t in state.items():
         m = re.match(r"^(model\.layers\.\d+\.)mlp\.experts\.(gate_up_proj|down_proj)$", name)
         if m is None:
@@ -139,7 +165,7 @@ def build_checkpoint(out: Path, arch: str, seed: int = 0, shards: int = 1,
     n_tok = build_tokenizer(out)
     vocab = (n_tok + 15) // 16 * 16  # padded like real checkpoints: exercises [PAD] rows
     torch.manual_seed(seed)
-    cfg = make_config(arch, vocab, **sizes)
+    cfg = make_config(arch, vocab, n_tok - len(SPECIALS), **sizes)
     model = AutoModelForCausalLM.from_config(cfg).eval()
     with torch.no_grad():  # random init is ~N(0, 0.02): widen so logits are not all ~equal
         for p in model.parameters():

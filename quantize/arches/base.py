@@ -101,16 +101,25 @@ class Arch:
             w.add_feed_forward_length(int(n_ff))
         n_head = int(self.need("num_attention_heads"))
         w.add_head_count(n_head)
-        w.add_head_count_kv(int(self.get("num_key_value_heads", default=n_head)))
+        w.add_head_count_kv(self.n_head_kv())
         if (theta := self.rope_theta) is not None:
             w.add_rope_freq_base(theta)
         w.add_layer_norm_rms_eps(float(self.get("rms_norm_eps", default=1e-6)))
         w.add_expert_count(self.n_expert)
         w.add_expert_used_count(int(self.need("num_experts_per_tok")))
-        if (head_dim := self.get("head_dim")) is not None:
-            w.add_key_length(int(head_dim))
-            w.add_value_length(int(head_dim))
+        if (head_dim := self.head_dim()) is not None:
+            w.add_key_length(head_dim)
+            w.add_value_length(head_dim)
         self.extra_metadata(w)
+
+    def n_head_kv(self) -> int:
+        """KV heads as llama.cpp sees them."""
+        return int(self.get("num_key_value_heads", "num_attention_heads"))
+
+    def head_dim(self) -> int | None:
+        """Explicit head size, when the config gives one llama.cpp should use."""
+        v = self.get("head_dim")
+        return int(v) if v is not None else None
 
     def extra_metadata(self, w: GGUFWriter) -> None:
         """Architecture-specific keys."""
