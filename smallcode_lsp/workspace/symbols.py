@@ -131,6 +131,8 @@ def _names(node: Node, key: str, top_level: bool) -> list[tuple[Node, str | None
         out: list[tuple[Node, str | None]] = []
         for decl in node.named_children:
             name, value = decl.child_by_field_name("name"), decl.child_by_field_name("value")
+            if value is not None and _text(value).startswith(("require(", "import(")):
+                continue  # an import, not a definition: it must not shadow the real one
             if decl.type == "variable_declarator" and name and name.type == "identifier":
                 kind = "function" if value is not None and value.type in _FUNCTION_KINDS else None
                 out.append((name, kind))
