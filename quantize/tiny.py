@@ -188,3 +188,59 @@ def build_checkpoint(out: Path, arch: str, seed: int = 0, shards: int = 1,
         (out / "model.safetensors.index.json").write_text(
             json.dumps({"metadata": {}, "weight_map": weight_map}))
     return model
+
+
+def write_random_qwen3moe(
+    root: Path, hidden: int, ff: int, experts: int, layers: int
+) -> tuple[int, int]:
+    """Random F16 qwen3moe checkpoint, one shard per layer, written with numpy only (fast, no
+    torch); return (total tensor bytes, bytes of the largest stacked expert tensor)."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    n_tok = build_tokenizer(root)
+    vocab = (n_tok + 15) // 16 * 16
+    rng = np.random.default_rng(0)
+    cfg = {
+        "architectures": ["Qwen3MoeForCausalLM"], "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 64, "vocab_size": vocab,
+        "intermediate_size": 2 * ff, "moe_intermediate_size": ff, "num_experts": experts,
+        "num_experts_per_tok": 2, "norm_topk_prob": True, "rms_norm_eps": 1e-6,
+        "max_position_embeddings": 256, "rope_theta": 1e6,
+    }
+    (root / "config.json").write_text(json.dumps(cfg))
+
+    def w(*shape: int) -> np.ndarray:
+        return (rng.standard_normal(shape, dtype=np.float32) * 0.05).astype(np.float16)
+
+    weight_map: dict[str, str] = {}
+    total = 0
+    shards: list[dict[str, np.ndarray]] = [{
+        "model.embed_tokens.weight": w(vocab, hidden), "lm_head.weight": w(vocab, hidden),
+        "model.norm.weight": np.ones(hidden, np.float16),
+    }]
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        t = {p + "input_layernorm.weight": np.ones(hidden, np.float16),
+             p + "post_attention_layernorm.weight": np.ones(hidden, np.float16),
+             p + "self_attn.q_proj.weight": w(hidden, hidden),
+             p + "self_attn.k_proj.weight": w(256, hidden),
+             p + "self_attn.v_proj.weight": w(256, hidden),
+             p + "self_attn.o_proj.weight": w(hidden, hidden),
+             p + "self_attn.q_norm.weight": np.ones(64, np.float16),
+             p + "self_attn.k_norm.weight": np.ones(64, np.float16),
+             p + "mlp.gate.weight": w(experts, hidden)}
+        for e in range(experts):
+            t[p + f"mlp.experts.{e}.gate_proj.weight"] = w(ff, hidden)
+            t[p + f"mlp.experts.{e}.up_proj.weight"] = w(ff, hidden)
+            t[p + f"mlp.experts.{e}.down_proj.weight"] = w(hidden, ff)
+        shards.append(t)
+    for n, t in enumerate(shards):
+        fname = f"model-{n + 1:05d}-of-{len(shards):05d}.safetensors"
+        save_file(t, str(root / fname))
+        weight_map.update(dict.fromkeys(t, fname))
+        total += sum(a.nbytes for a in t.values())
+    (root / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    largest = experts * ff * hidden * 2  # one stacked expert tensor, as F16 on disk
+    return total, largest
