@@ -19,13 +19,13 @@ from smallcode_lsp.context.resolve import definition_snippets
 from smallcode_lsp.context.scope import imports_of, scope_chain
 from smallcode_lsp.types import CompletionRequest, ContextSnippet, PromptParts
 from smallcode_lsp.workspace.index import WorkspaceIndex
-from smallcode_lsp.workspace.recent import RecentSnippets, chunk_similarity
+from smallcode_lsp.workspace.recent import RecentSnippets
 
 log = logging.getLogger("smallcode_lsp.context")
 
 SNIPPET_SHARE = 0.4  # of budget_tokens reserved for snippets when the prefix would use it all
 HEADER_TOKENS = 6  # per snippet: the path line / <|file_sep|> the renderer adds
-VISIBLE_SIMILARITY = 0.5  # a recent chunk this similar to the window is already on screen
+VISIBLE_SHARE = 0.5  # a recent chunk with more of its lines in the window is on screen
 MAX_IMPORT_LINES = 40
 _ORDER = {"import": 0, "definition": 1, "recent": 2, "scope": 3}
 
@@ -132,9 +132,11 @@ class ContextBuilder:
                 self._last_names.pop(next(iter(self._last_names)))
             out.extend(defs)
         if self.recent is not None:
-            seen = visible.splitlines()
+            seen = {s for ln in visible.splitlines() if (s := ln.strip())}
             for chunk in reversed(self.recent.chunks()):  # newest first
-                if chunk_similarity(chunk.lines, seen) <= VISIBLE_SIMILARITY:
+                # Containment, not similarity: a chunk inside a long window is still on screen.
+                shown = len(chunk.lines & seen) / max(1, len(chunk.lines))
+                if shown <= VISIBLE_SHARE:
                     path = self.relative(chunk.path) or ""
                     out.append(ContextSnippet(path, chunk.text, "recent"))
         return out
