@@ -78,7 +78,11 @@ def _in_string_or_comment(parsed: ParsedDocument | None, offset: int) -> bool:
     b = parsed.byte_offset(offset)
     while node is not None and node.type not in _STRING_OR_COMMENT:
         node = node.parent
-    return node is not None and node.start_byte < b < node.end_byte
+    if node is None:
+        return False
+    # A line comment ends where the cursor sits when typing at its end: still inside.
+    at_end_ok = "comment" in node.type
+    return node.start_byte < b < node.end_byte or (at_end_ok and b == node.end_byte)
 
 
 def decide_shape(request: CompletionRequest, parsed: ParsedDocument | None) -> Shape:
@@ -164,6 +168,22 @@ class SyntaxStopper:
         self._inserted = inserted
         return count_errors(self._doc.root)
 
+    def _self_contained(self) -> bool:
+        """No node that starts inside the inserted text runs on into the suffix: `if (x)` or
+        `if x:` parse fine by swallowing the next line, but they are not complete."""
+        doc = self._doc
+        if doc is None or doc.root is None:
+            return True
+        off = self.request.offset
+        start = doc.byte_offset(off)
+        end = doc.byte_offset(off + len(self._inserted.rstrip()))
+        node = doc.root.descendant_for_byte_range(max(start, end - 1), end)
+        while node is not None and node.start_byte >= start:
+            if node.end_byte > end:
+                return False
+            node = node.parent
+        return True
+
     def check(self, generated: str) -> int | None:
         """Cut index into `generated` when generation should stop, else None."""
         if self.shape.single_line:
@@ -220,7 +240,7 @@ class SyntaxStopper:
             and not line.rstrip().endswith(_CONTINUES)
         ):
             errors = self._errors_with(generated[:nl])
-            if self._baseline is not None and errors <= self._baseline:
+            if self._baseline is not None and errors <= self._baseline and self._self_contained():
                 log.debug("stop: statement complete after %d chars", nl)
                 return nl
         return None

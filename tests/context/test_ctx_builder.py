@@ -31,7 +31,8 @@ def index() -> Iterator[WorkspaceIndex]:
 
 
 def _request(path: Path, language_id: str, text: str, offset: int) -> CompletionRequest:
-    return CompletionRequest(DocumentSnapshot(path.as_uri(), text, language_id, 1, str(path)), offset)
+    doc = DocumentSnapshot(path.as_uri(), text, language_id, 1, str(path))
+    return CompletionRequest(doc, offset)
 
 
 def _at(rel: str, language_id: str, marker: str, extra: int = 0) -> CompletionRequest:
