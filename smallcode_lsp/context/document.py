@@ -139,3 +139,21 @@ def count_errors(root: Node | None) -> int:
             count += 1
         stack.extend(c for c in node.children if c.has_error or c.is_missing)
     return count
+
+
+def error_score(root: Node | None) -> tuple[int, int]:
+    """(ERROR + MISSING nodes, bytes under ERROR nodes): compared as a tuple, fewer errors win
+    and, at equal count, the smaller damaged region (`x = )` swallows more than `x = `)."""
+    if root is None or not root.has_error:
+        return (0, 0)
+    count = damaged = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+            damaged += node.end_byte - node.start_byte
+            if node.is_error:
+                continue  # nested errors are inside this region already
+        stack.extend(c for c in node.children if c.has_error or c.is_missing)
+    return (count, damaged)

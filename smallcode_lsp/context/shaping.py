@@ -10,7 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from smallcode_lsp.context.document import ParsedDocument, count_errors
+from smallcode_lsp.context.document import ParsedDocument, error_score
 from smallcode_lsp.languages import language_key
 from smallcode_lsp.types import CompletionRequest
 
@@ -149,10 +149,10 @@ class SyntaxStopper:
         self._lines_done = 0  # generated lines already judged (dedent/bracket rules)
         self._doc: ParsedDocument | None = None
         self._inserted = ""  # what the incremental copy currently holds at the cursor
-        self._baseline: int | None = None
+        self._baseline: tuple[int, int] | None = None
         self._parsed = parsed
 
-    def _errors_with(self, inserted: str) -> int:
+    def _errors_with(self, inserted: str) -> tuple[int, int]:
         """Error count of prefix + inserted + suffix, reparsed incrementally."""
         if self._doc is None:
             src = self._parsed
@@ -162,11 +162,11 @@ class SyntaxStopper:
                 self.request.document.language_id,
                 self.request.document.path,
             )
-            self._baseline = count_errors(self._doc.root)
+            self._baseline = error_score(self._doc.root)
         off = self.request.offset
         self._doc.apply_edit(off, off + len(self._inserted), inserted)
         self._inserted = inserted
-        return count_errors(self._doc.root)
+        return error_score(self._doc.root)
 
     def _self_contained(self) -> bool:
         """No node that starts inside the inserted text runs on into the suffix: `if (x)` or

@@ -47,10 +47,11 @@ class FilterContext:
         p = self.request.prefix
         return p[p.rfind("\n") + 1 :]
 
-    def next_lines(self, n: int) -> list[str]:
-        """The next `n` non-blank lines after the cursor line (stripped)."""
+    def next_lines(self, n: int, keep_indent: bool = False) -> list[str]:
+        """The next `n` non-blank lines after the cursor line (stripped, or only rstripped)."""
         rest = self.request.suffix.split("\n")[1:]
-        return [ln.strip() for ln in rest if ln.strip()][:n]
+        lines = [ln.rstrip() if keep_indent else ln.strip() for ln in rest if ln.strip()]
+        return lines[:n]
 
 
 Filter = Callable[[str, FilterContext], str]

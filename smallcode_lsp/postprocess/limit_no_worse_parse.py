@@ -4,7 +4,7 @@ drop it. Re-parses are incremental edits of one copy of the tree."""
 
 from __future__ import annotations
 
-from smallcode_lsp.context.document import ParsedDocument, count_errors
+from smallcode_lsp.context.document import ParsedDocument, error_score
 from smallcode_lsp.postprocess.base import Filter, FilterConfig, FilterContext, guarded, log
 
 
@@ -17,15 +17,15 @@ def make(config: FilterConfig) -> Filter:
         if src.root is None:
             return text  # no grammar: nothing to judge by
         doc = src.copy()
-        base = count_errors(doc.root)
+        base = error_score(doc.root)
         off = req.offset
         current = ""
 
-        def errors_with(candidate: str) -> int:
+        def errors_with(candidate: str) -> tuple[int, int]:
             nonlocal current
             doc.apply_edit(off, off + len(current), candidate)
             current = candidate
-            return count_errors(doc.root)
+            return error_score(doc.root)
 
         worse = errors_with(text)
         if worse <= base:
@@ -35,11 +35,11 @@ def make(config: FilterConfig) -> Filter:
         for candidate in cuts[: config.max_parse_tries]:
             if candidate.strip() and errors_with(candidate) <= base:
                 log.debug(
-                    "limit_no_worse_parse: %d errors > %d; cut to %d lines",
+                    "limit_no_worse_parse: errors %s > %s; cut to %d lines",
                     worse, base, candidate.count("\n") + 1,
                 )  # fmt: skip
                 return candidate
-        log.debug("limit_no_worse_parse: %d errors > %d and no clean cut; dropped", worse, base)
+        log.debug("limit_no_worse_parse: errors %s > %s, no clean cut; dropped", worse, base)
         return ""
 
     return guarded("limit_no_worse_parse", limit_no_worse_parse)

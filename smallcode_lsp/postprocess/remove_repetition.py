@@ -17,12 +17,13 @@ def _cut_block_loop(lines: list[str], max_same: int) -> list[str]:
     n = len(lines)
     for period in range(1, min(MAX_PERIOD, n // 2) + 1):
         need = max_same + 1 if period == 1 else 2  # `x += 1` twice is fine, three times is not
-        block = [ln.strip() for ln in lines[n - period :]]
+        # Compare with indentation: `    }` then `  }` is a block ending, not a loop.
+        block = [ln.rstrip() for ln in lines[n - period :]]
         if not any(block):
             continue
         reps = 1
         while n - (reps + 1) * period >= 0 and [
-            ln.strip() for ln in lines[n - (reps + 1) * period : n - reps * period]
+            ln.rstrip() for ln in lines[n - (reps + 1) * period : n - reps * period]
         ] == block:
             reps += 1
         if reps >= need:
@@ -39,7 +40,8 @@ def make(config: FilterConfig) -> Filter:
         last = kept[-1]
         for pattern in _LINE_LOOPS:
             m = pattern.search(last)
-            if m:
+            # `# ------` and `=====` rules are real code; loops repeat words.
+            if m and any(ch.isalnum() for ch in m.group(1)):
                 log.debug("remove_repetition: line loop %r", m.group(1))
                 kept[-1] = last[: m.start()] + m.group(1)
                 break

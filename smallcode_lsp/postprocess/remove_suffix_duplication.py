@@ -18,10 +18,11 @@ def make(config: FilterConfig) -> Filter:
         lines = text.split("\n")
         if len(lines) < 2 or rest:
             return text
-        following = ctx.next_lines(len(lines))
-        # Longest tail of the completion that equals the start of the following lines.
+        following = ctx.next_lines(len(lines), keep_indent=True)
+        # Longest tail of the completion that equals the start of the following lines,
+        # indentation included (an inner `    }` is not the outer `  }` that follows).
         for k in range(min(len(lines) - 1, len(following)), 0, -1):
-            tail = [ln.strip() for ln in lines[-k:]]
+            tail = [ln.rstrip() for ln in lines[-k:]]
             if all(tail) and tail == following[:k]:
                 log.debug("remove_suffix_duplication: %d trailing line(s) repeat the suffix", k)
                 return "\n".join(lines[:-k]).rstrip()

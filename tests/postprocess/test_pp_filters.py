@@ -1,0 +1,171 @@
+"""Each post-processing filter on its own, on real code, plus the chain end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smallcode_lsp.context.document import ParsedDocument
+from smallcode_lsp.context.shaping import decide_shape
+from smallcode_lsp.postprocess import (
+    drop_blank,
+    limit_no_worse_parse,
+    limit_to_block,
+    remove_next_line_repeat,
+    remove_repetition,
+    remove_suffix_duplication,
+    remove_unbalanced_closers,
+    trim_leading_space,
+    trim_trailing_whitespace,
+)
+from smallcode_lsp.postprocess.base import FilterConfig, FilterContext, guarded
+from smallcode_lsp.postprocess.chain import FILTERS, postprocess
+from smallcode_lsp.types import CompletionRequest, DocumentSnapshot
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+CONFIG = FilterConfig()
+LANG = {".py": "python", ".js": "javascript"}
+
+
+def hole(rel: str, start_marker: str, end_marker: str | None = None, skip: int = 0) -> FilterContext:
+    """Context with the cursor after `start_marker` (+skip) and the text up to `end_marker`
+    (exclusive, searched after the cursor) removed: a real file with a real hole."""
+    path = FIXTURES / rel
+    text = path.read_text()
+    cursor = text.index(start_marker) + len(start_marker) + skip
+    end = text.index(end_marker, cursor) if end_marker is not None else cursor
+    doc_text = text[:cursor] + text[end:]
+    language_id = LANG[path.suffix]
+    req = CompletionRequest(DocumentSnapshot(path.as_uri(), doc_text, language_id), cursor)
+    parsed = ParsedDocument(doc_text, language_id, str(path))
+    return FilterContext(req, parsed, decide_shape(req, parsed))
+
+
+def run(module: object, text: str, ctx: FilterContext) -> str:
+    return module.make(CONFIG)(text, ctx)  # type: ignore[attr-defined]
+
+
+BISECT_LINE = ("py_stdlib/bisect.py", "            lo = ", "\n")
+
+
+def test_trim_trailing_whitespace() -> None:
+    ctx = hole(*BISECT_LINE)
+    assert run(trim_trailing_whitespace, "mid + 1   \n\n", ctx) == "mid + 1"
+    # Text follows on the cursor line: a trailing space separates it from the completion.
+    ctx2 = hole("py_stdlib/bisect.py", "            lo = ", "+ 1")
+    assert run(trim_trailing_whitespace, "mid ", ctx2) == "mid "
+
+
+def test_trim_leading_space() -> None:
+    ctx = hole(*BISECT_LINE)
+    assert run(trim_leading_space, " mid + 1", ctx) == "mid + 1"
+    ctx2 = hole("py_stdlib/bisect.py", "            lo =", "\n")
+    assert run(trim_leading_space, " mid + 1", ctx2) == " mid + 1"
+
+
+def test_remove_repetition_cuts_loops() -> None:
+    ctx = hole(*BISECT_LINE)
+    assert run(remove_repetition, "mid + 1\n" + "lo = mid + 1\n" * 5, ctx) == "mid + 1\nlo = mid + 1"
+    block = "            if x < a[mid]: hi = mid\n            else: lo = mid + 1\n"
+    assert run(remove_repetition, "mid + 1\n" + block * 3, ctx) == "mid + 1\n" + block.rstrip()
+    assert run(remove_repetition, "a" + ", None" * 12, ctx) == "a, None"
+
+
+def test_remove_repetition_leaves_real_code_alone() -> None:
+    ctx = hole(*BISECT_LINE)
+    for rel in ("py_stdlib/textwrap.py", "py_json/json/encoder.py", "js_nopt/lib/nopt-lib.js"):
+        text = (FIXTURES / rel).read_text()
+        for chunk in text.split("\n\n"):  # every paragraph of real code, as if generated
+            assert run(remove_repetition, chunk, ctx) == chunk
+
+
+def test_limit_to_block_single_line_and_block() -> None:
+    ctx = hole(*BISECT_LINE)
+    assert run(limit_to_block, "mid + 1\n        else:\n", ctx) == "mid + 1"
+    text = (FIXTURES / "py_stdlib/textwrap.py").read_text()
+    body_start = text.index("\n", text.index("def indent(text, prefix, predicate=None):"))
+    body = text[body_start : text.index("\n\n\nif __name__", body_start)]
+    block_ctx = hole("py_stdlib/textwrap.py", "def indent(text, prefix, predicate=None):",
+                     "\n\n\nif __name__")  # fmt: skip
+    assert run(limit_to_block, body + "\n\n\ndef more():\n    pass\n", block_ctx).rstrip() == body
+
+
+def test_remove_next_line_repeat() -> None:
+    # Cursor on a fresh blank line just above `module.exports = patch(clone(fs))`.
+    ctx = hole("js_graceful_fs/graceful-fs.js", "  publishQueue(global, fs[gracefulQueue]);\n}\n")
+    assert ctx.next_lines(1) == ["module.exports = patch(clone(fs))"]
+    assert run(remove_next_line_repeat, "module.exports = patch(clone(fs))\nfoo()", ctx) == ""
+    assert run(remove_next_line_repeat, "debug('x')\nmodule.exports = patch(clone(fs))", ctx) == (
+        "debug('x')"
+    )
+    assert run(remove_next_line_repeat, "debug('x')", ctx) == "debug('x')"
+
+
+def test_remove_suffix_duplication() -> None:
+    # The completion re-types the rest of the cursor line.
+    ctx = hole("py_stdlib/bisect.py", "            lo = ")
+    assert run(remove_suffix_duplication, "mid + 1", ctx) == ""
+    # The completion's last line is the `}` that already follows.
+    js = hole("js_graceful_fs/polyfills.js", "  function patchLchmod (fs) {", "\n  }\n")
+    body = "\n    fs.lchmod = null"
+    assert run(remove_suffix_duplication, body + "\n  }", js) == body
+
+
+def test_remove_unbalanced_closers() -> None:
+    ctx = hole("js_graceful_fs/graceful-fs.js", "module.exports = patch(clone(", "))")
+    assert run(remove_unbalanced_closers, "fs))", ctx) == "fs"
+    assert run(remove_unbalanced_closers, "fs)))", ctx) == "fs"  # overshoot is stray too
+    assert run(remove_unbalanced_closers, "fs", ctx) == "fs"
+    assert run(remove_unbalanced_closers, "a(fs)", ctx) == "a(fs)"  # balanced: untouched
+
+
+def test_limit_no_worse_parse() -> None:
+    ctx = hole(*BISECT_LINE)  # `lo = ` with nothing after: the file has one error already
+    assert run(limit_no_worse_parse, "mid + 1", ctx) == "mid + 1"  # fixes it: kept
+    assert run(limit_no_worse_parse, "mid + 1)", ctx) == ""  # worse, no shorter line cut
+    text = (FIXTURES / "py_stdlib/textwrap.py").read_text()
+    body_start = text.index("\n", text.index("def indent(text, prefix, predicate=None):"))
+    body = text[body_start : text.index("\n\n\nif __name__", body_start)]
+    block_ctx = hole("py_stdlib/textwrap.py", "def indent(text, prefix, predicate=None):",
+                     "\n\n\nif __name__")  # fmt: skip
+    # Good body, then a broken line: cut back to the longest clean line prefix.
+    assert run(limit_no_worse_parse, body + "\n    return (", block_ctx) == body
+
+
+def test_drop_blank() -> None:
+    ctx = hole(*BISECT_LINE)
+    assert run(drop_blank, " \n\t\n", ctx) == ""
+    assert run(drop_blank, "x", ctx) == "x"
+
+
+def test_filters_never_raise() -> None:
+    def broken(text: str, ctx: FilterContext) -> str:
+        raise IndexError("bug")
+
+    req = CompletionRequest(DocumentSnapshot("file:///e.py", "", "python"), 0)
+    ctx = FilterContext(req, None, decide_shape(req, None))
+    assert guarded("broken", broken)("keep me", ctx) == "keep me"
+    for module in FILTERS:
+        for text in ("", "\n", ")", "x" * 500, "é🙂\n\t}"):
+            assert isinstance(run(module, text, ctx), str)
+
+
+@pytest.mark.parametrize("keep_closer", [True, False])
+def test_chain_on_a_looping_js_block(keep_closer: bool) -> None:
+    path = FIXTURES / "js_graceful_fs/polyfills.js"
+    text = path.read_text()
+    start = text.index("{", text.index("  function patchLchmod (fs) {")) + 1
+    closer = text.index("\n  }\n", start)  # the function's own closing brace
+    after = closer if keep_closer else closer + len("\n  }")
+    doc_text = text[:start] + text[after:]
+    req = CompletionRequest(DocumentSnapshot(path.as_uri(), doc_text, "javascript"), start)
+    parsed = ParsedDocument(doc_text, "javascript")
+    generated = text[start:closer] + "\n  }\n  }\n  }\n  }\n"  # the model loops on closers
+    out = postprocess(generated, req, parsed, decide_shape(req, parsed))
+    assert out == text[start:after]
+
+
+def test_chain_drops_a_retyped_suffix() -> None:
+    ctx = hole("py_stdlib/bisect.py", "            lo = ")
+    assert postprocess("mid + 1", ctx.request, ctx.parsed, ctx.shape) == ""
