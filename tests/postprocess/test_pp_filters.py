@@ -28,7 +28,9 @@ CONFIG = FilterConfig()
 LANG = {".py": "python", ".js": "javascript"}
 
 
-def hole(rel: str, start_marker: str, end_marker: str | None = None, skip: int = 0) -> FilterContext:
+def hole(
+    rel: str, start_marker: str, end_marker: str | None = None, skip: int = 0
+) -> FilterContext:
     """Context with the cursor after `start_marker` (+skip) and the text up to `end_marker`
     (exclusive, searched after the cursor) removed: a real file with a real hole."""
     path = FIXTURES / rel
@@ -66,7 +68,8 @@ def test_trim_leading_space() -> None:
 
 def test_remove_repetition_cuts_loops() -> None:
     ctx = hole(*BISECT_LINE)
-    assert run(remove_repetition, "mid + 1\n" + "lo = mid + 1\n" * 5, ctx) == "mid + 1\nlo = mid + 1"
+    looped = "mid + 1\n" + "lo = mid + 1\n" * 5
+    assert run(remove_repetition, looped, ctx) == "mid + 1\nlo = mid + 1"
     block = "            if x < a[mid]: hi = mid\n            else: lo = mid + 1\n"
     assert run(remove_repetition, "mid + 1\n" + block * 3, ctx) == "mid + 1\n" + block.rstrip()
     assert run(remove_repetition, "a" + ", None" * 12, ctx) == "a, None"
