@@ -1,0 +1,98 @@
+"""Command line: `smallcode-lsp [serve|complete|model]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from smallcode_lsp import __version__
+from smallcode_lsp.options import Settings
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="GGUF file (default: the embedded Gemma-3-270M)")
+    parser.add_argument("--n-ctx", type=int, default=Settings.n_ctx, help="context size in tokens")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: auto)")
+    parser.add_argument("--gpu-layers", type=int, default=0, help="layers on Metal/CUDA (-1: all)")
+    parser.add_argument("--experts-used", type=int, default=0, help="MoE: active experts per token")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(
+        model=args.model,
+        n_ctx=args.n_ctx,
+        n_threads=args.threads,
+        n_gpu_layers=args.gpu_layers,
+        experts_used=args.experts_used,
+        max_tokens=getattr(args, "max_tokens", Settings.max_tokens),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smallcode-lsp", description="Offline AI inline completions over LSP."
+    )
+    parser.add_argument("--version", action="version", version=f"smallcode-lsp {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="stderr log level (DEBUG, INFO, ...)")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the language server (default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    _add_model_args(serve)
+    complete = sub.add_parser("complete", help="complete at FILE:LINE:COL (1-based) and print it")
+    complete.add_argument("location", help="FILE:LINE:COL")
+    complete.add_argument("--max-tokens", type=int, default=Settings.max_tokens)
+    complete.add_argument("--invoked", action="store_true", help="as an explicit request")
+    _add_model_args(complete)
+    model = sub.add_parser("model", help="describe the model that would be used")
+    model.add_argument("--json", action="store_true")
+    _add_model_args(model)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv or argv[0].startswith("--") and argv[0] not in ("--version", "-h", "--help"):
+        argv = ["serve", *argv]  # `smallcode-lsp --model X` means serve
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    command = args.command or "serve"
+    if command == "serve":
+        return serve(args)
+    if command == "complete":
+        from smallcode_lsp.commands import complete_command
+
+        return complete_command(args.location, _settings(args), invoked=args.invoked)
+    if command == "model":
+        from smallcode_lsp.commands import model_command
+
+        return model_command(_settings(args), as_json=args.json)
+    parser.error(f"unknown command {command}")
+    return 2
+
+
+def serve(args: argparse.Namespace) -> int:
+    from smallcode_lsp.server import create_server
+
+    server = create_server(_settings(args))
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+        return 0
+    # stdout carries LSP messages only: keep a private handle to it and point fd 1 at stderr,
+    # so a stray print (Python or C) can never corrupt the protocol stream.
+    lsp_out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    server.start_io(sys.stdin.buffer, lsp_out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

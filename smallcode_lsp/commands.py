@@ -1,0 +1,110 @@
+"""The `complete` and `model` commands: the server's pipeline without an editor."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from smallcode_lsp.engine.cancel import CancelToken
+from smallcode_lsp.engine.model import LoadedModel, ModelLoadError
+from smallcode_lsp.filetypes import language_id_for_path
+from smallcode_lsp.options import Settings
+from smallcode_lsp.pipeline import run_alternatives
+from smallcode_lsp.service import resolve_model_path
+from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
+
+
+def parse_location(location: str) -> tuple[str, int, int]:
+    """FILE:LINE:COL (1-based; the file name may itself contain colons)."""
+    path, sep1, rest = location.rpartition(":")
+    path2, sep2, line = path.rpartition(":")
+    if not (sep1 and sep2 and line.isdigit() and rest.isdigit()):
+        raise ValueError(f"expected FILE:LINE:COL, got {location!r}")
+    if int(line) < 1 or int(rest) < 1:
+        raise ValueError("LINE and COL are 1-based")
+    return path2, int(line), int(rest)
+
+
+def offset_of(text: str, line: int, column: int) -> int:
+    """Offset of 1-based LINE:COL (COL counts characters; past the line end means its end)."""
+    lines = text.split("\n")
+    if line > len(lines):
+        raise ValueError(f"line {line} is past the end of the file ({len(lines)} lines)")
+    start = sum(len(item) + 1 for item in lines[: line - 1])
+    return start + min(column - 1, len(lines[line - 1].rstrip("\r")))
+
+
+def _load(settings: Settings) -> LoadedModel:
+    return LoadedModel(resolve_model_path(settings.model), settings.load_options())
+
+
+def complete_command(location: str, settings: Settings, invoked: bool = False) -> int:
+    try:
+        path, line, column = parse_location(location)
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        offset = offset_of(text, line, column)
+    except (OSError, ValueError) as exc:
+        print(f"smallcode-lsp complete: {exc}", file=sys.stderr)
+        return 2
+    try:
+        model = _load(settings)
+    except ModelLoadError as exc:
+        print(f"smallcode-lsp complete: {exc}", file=sys.stderr)
+        return 1
+    document = DocumentSnapshot(
+        uri=Path(path).resolve().as_uri(),
+        text=text,
+        language_id=language_id_for_path(path),
+        path=str(Path(path).resolve()),
+    )
+    trigger = Trigger.INVOKED if invoked else Trigger.AUTOMATIC
+    request = CompletionRequest(document=document, offset=offset, trigger=trigger)
+    results = run_alternatives(model, request, settings, CancelToken())
+    model.close()
+    for index, completion in enumerate(results):
+        if len(results) > 1:
+            print(f"--- suggestion {index + 1} ---")
+        print(completion.text)
+    stats = results[0].stats if results else None
+    if stats is not None:
+        print(
+            f"[{stats.prompt_tokens} prompt tokens in {stats.prompt_ms:.0f} ms, "
+            f"{stats.generated_tokens} generated in {stats.generate_ms:.0f} ms, "
+            f"stop: {stats.stop_reason.value}]",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def model_command(settings: Settings, as_json: bool = False) -> int:
+    try:
+        model = _load(settings)
+    except ModelLoadError as exc:
+        print(f"smallcode-lsp model: {exc}", file=sys.stderr)
+        return 1
+    info = model.info
+    model.close()
+    if as_json:
+        print(json.dumps(info.as_dict(), indent=2))
+        return 0
+    experts = (
+        f"yes: {info.expert_count} experts, {info.expert_used_count} active per token"
+        if info.is_moe
+        else "no (dense)"
+    )
+    rows = [
+        ("model", info.path),
+        ("name", info.name),
+        ("architecture", info.architecture),
+        ("description", info.description),
+        ("file size", f"{info.file_size / 2**20:.1f} MiB"),
+        ("parameters", f"{info.n_params / 1e6:.1f} M"),
+        ("context length", f"{info.n_ctx_train} tokens (trained)"),
+        ("vocabulary", f"{info.n_vocab} tokens"),
+        ("fill-in-the-middle", "yes" if info.has_fim else "no (prefix-only prompts)"),
+        ("mixture of experts", experts),
+    ]
+    for key, value in rows:
+        print(f"{key:>20}: {value}")
+    return 0

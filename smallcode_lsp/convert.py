@@ -1,0 +1,101 @@
+"""LSP <-> plain types. The only module besides server.py that knows lsprotocol."""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
+
+from smallcode_lsp.types import Completion, CompletionRequest, DocumentSnapshot, Trigger
+
+
+class PositionOutOfRange(ValueError):
+    pass
+
+
+def offset_at(document: TextDocument, position: lsp.Position) -> int:
+    """Code-point offset of a client position (UTF-16 or as negotiated).
+
+    A line past the end is an error; a character past the line end means the line end, as the
+    LSP spec says.
+    """
+    lines = document.lines
+    if position.line > len(lines) or (position.line == len(lines) and position.character > 0):
+        raise PositionOutOfRange(
+            f"position {position.line}:{position.character} is past the end of the document "
+            f"({len(lines)} lines)"
+        )
+    if position.line == len(lines):
+        return len(document.source)
+    line = lines[position.line]
+    content = line.rstrip("\r\n")
+    server_pos = document.position_codec.position_from_client_units(lines, position)
+    column = min(server_pos.character, len(content))
+    return sum(len(text) for text in lines[: position.line]) + column
+
+
+def snapshot(document: TextDocument) -> DocumentSnapshot:
+    path = to_fs_path(document.uri) if document.uri.startswith("file:") else None
+    return DocumentSnapshot(
+        uri=document.uri,
+        text=document.source,
+        language_id=document.language_id or "plaintext",
+        version=document.version or 0,
+        path=path,
+    )
+
+
+def completion_request(
+    document: TextDocument, position: lsp.Position, trigger: Trigger
+) -> CompletionRequest:
+    return CompletionRequest(
+        document=snapshot(document), offset=offset_at(document, position), trigger=trigger
+    )
+
+
+def trigger_of(kind: lsp.InlineCompletionTriggerKind | None) -> Trigger:
+    if kind == lsp.InlineCompletionTriggerKind.Invoked:
+        return Trigger.INVOKED
+    return Trigger.AUTOMATIC
+
+
+def inline_items(
+    completions: list[Completion], position: lsp.Position, first_id: int
+) -> lsp.InlineCompletionList:
+    """Plain-string items (LSP4IJ shows snippet strings raw) inserted at the cursor."""
+    cursor = lsp.Range(start=position, end=position)
+    return lsp.InlineCompletionList(
+        items=[
+            lsp.InlineCompletionItem(
+                insert_text=completion.text,
+                range=cursor,
+                command=lsp.Command(
+                    title="SmallCode: accepted",
+                    command="smallcode.accepted",
+                    arguments=[first_id + index],
+                ),
+            )
+            for index, completion in enumerate(completions)
+        ]
+    )
+
+
+def completion_items(completions: list[Completion], position: lsp.Position) -> lsp.CompletionList:
+    """The same suggestion as a classic completion item, for clients without inline completion."""
+    items = []
+    for completion in completions[:1]:
+        first_line = completion.text.split("\n", 1)[0]
+        items.append(
+            lsp.CompletionItem(
+                label=(first_line.strip() or completion.text.strip())[:60],
+                kind=lsp.CompletionItemKind.Text,
+                detail="SmallCode",
+                insert_text_format=lsp.InsertTextFormat.PlainText,
+                text_edit=lsp.TextEdit(
+                    range=lsp.Range(start=position, end=position), new_text=completion.text
+                ),
+                sort_text="0",
+                preselect=True,
+            )
+        )
+    return lsp.CompletionList(is_incomplete=True, items=items)

@@ -1,0 +1,244 @@
+"""One GGUF model loaded in-process through llama-cpp-python's low-level bindings.
+
+We drive `llama_decode` and a C sampler chain directly: the high-level `Llama` class samples in
+Python over the full logits row each step (2-3x slower per token on small models) and its FIM
+path is broken in 0.3.36. Not thread-safe: only the engine worker touches a LoadedModel.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp
+from llama_cpp import _internals, _logger
+
+from smallcode_lsp.engine.gguf_header import GGUFHeaderError, read_scalars
+
+log = logging.getLogger(__name__)
+
+GGUF_MAGIC = b"GGUF"
+
+
+class ModelLoadError(Exception):
+    """The model file cannot be used; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class FimTokens:
+    """Fill-in-the-middle special token ids from the GGUF vocab (None when absent)."""
+
+    pre: int | None
+    suf: int | None
+    mid: int | None
+    repo: int | None = None  # <|repo_name|>: repo-level prompt format (Qwen2.5/3-Coder)
+    file_sep: int | None = None  # <|file_sep|>
+
+    @property
+    def available(self) -> bool:
+        return None not in (self.pre, self.suf, self.mid)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: str
+    architecture: str
+    name: str
+    description: str
+    file_size: int
+    n_params: int
+    n_ctx_train: int
+    n_vocab: int
+    has_fim: bool
+    expert_count: int
+    expert_used_count: int
+
+    @property
+    def is_moe(self) -> bool:
+        return self.expert_count > 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "architecture": self.architecture,
+            "name": self.name,
+            "description": self.description,
+            "fileSize": self.file_size,
+            "nParams": self.n_params,
+            "contextLength": self.n_ctx_train,
+            "vocabSize": self.n_vocab,
+            "fim": self.has_fim,
+            "moe": self.is_moe,
+            "expertCount": self.expert_count,
+            "expertUsedCount": self.expert_used_count,
+        }
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    n_ctx: int = 4096
+    n_threads: int = 0  # 0: chosen from the machine
+    n_gpu_layers: int = 0  # -1: all layers (Metal / CUDA builds)
+    n_batch: int = 512
+    experts_used: int = 0  # 0: the model's own top-k; else override <arch>.expert_used_count
+
+
+def default_threads() -> int:
+    """Physical-ish core count: llama.cpp decode is memory-bound, SMT siblings rarely help."""
+    count = os.cpu_count() or 2
+    return max(1, min(8, count if count <= 4 else count // 2))
+
+
+def check_gguf_file(path: str) -> None:
+    """Raise ModelLoadError with a clear reason unless `path` looks like a GGUF file."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelLoadError(f"model file not found: {path}")
+    if not p.is_file():
+        raise ModelLoadError(f"model path is not a file: {path}")
+    with p.open("rb") as f:
+        magic = f.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelLoadError(f"not a GGUF file (bad magic {magic!r}): {path}")
+
+
+def _token_or_none(token: int) -> int | None:
+    return None if token is None or token < 0 else int(token)
+
+
+class LoadedModel:
+    """A llama.cpp model + context + sampler, with the KV cache contents tracked in `cached`."""
+
+    def __init__(self, path: str, options: LoadOptions) -> None:
+        check_gguf_file(path)
+        # llama.cpp logs go to stderr (never stdout: that is the LSP transport), errors only.
+        _logger.set_verbose(False)
+        self.path = path
+        self.options = options
+        model_params = llama_cpp.llama_model_default_params()
+        model_params.n_gpu_layers = options.n_gpu_layers if options.n_gpu_layers >= 0 else 0x7FFF
+        model_params.use_mmap = True
+        self._kv_overrides = None
+        arch = _read_arch(path)
+        if options.experts_used > 0:
+            self._kv_overrides = _int_override(f"{arch}.expert_used_count", options.experts_used)
+            model_params.kv_overrides = self._kv_overrides
+        try:
+            # verbose=True: the wrapper's quiet mode redirects fds 1/2, which would swallow the
+            # LSP messages another thread writes to stdout meanwhile.
+            self.model = _internals.LlamaModel(path_model=path, params=model_params, verbose=True)
+        except ValueError as exc:
+            raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+        n_threads = options.n_threads or default_threads()
+        ctx_params = llama_cpp.llama_context_default_params()
+        ctx_params.n_ctx = options.n_ctx
+        ctx_params.n_batch = options.n_batch
+        ctx_params.n_ubatch = options.n_batch
+        ctx_params.n_threads = n_threads
+        ctx_params.n_threads_batch = n_threads
+        ctx_params.no_perf = True
+        # Full-size sliding-window cache (Gemma 3 and others): with the default small SWA cache,
+        # cutting the cached sequence back to a shared prefix can need KV entries already evicted.
+        ctx_params.swa_full = True
+        try:
+            self.context = _internals.LlamaContext(model=self.model, params=ctx_params, verbose=True)
+        except ValueError as exc:
+            self.model.close()
+            raise ModelLoadError(
+                f"llama.cpp could not create a context of {options.n_ctx} tokens for {path}"
+                " (too little memory? lower nCtx)"
+            ) from exc
+        self.n_threads = n_threads
+        self.n_ctx = self.context.n_ctx()
+        self.n_batch = options.n_batch
+        self.batch = _internals.LlamaBatch(n_tokens=self.n_batch, embd=0, n_seq_max=1, verbose=True)
+        self.vocab = self.model.vocab
+        self.fim = FimTokens(
+            pre=_token_or_none(llama_cpp.llama_vocab_fim_pre(self.vocab)),
+            suf=_token_or_none(llama_cpp.llama_vocab_fim_suf(self.vocab)),
+            mid=_token_or_none(llama_cpp.llama_vocab_fim_mid(self.vocab)),
+            repo=_token_or_none(llama_cpp.llama_vocab_fim_rep(self.vocab)),
+            file_sep=_token_or_none(llama_cpp.llama_vocab_fim_sep(self.vocab)),
+        )
+        self.bos = _token_or_none(llama_cpp.llama_vocab_bos(self.vocab))
+        self.add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
+        self.metadata = self.model.metadata()
+        self.info = self._make_info(arch)
+        # Tokens whose K/V currently sit in sequence 0 of the cache, position i at index i.
+        self.cached: list[int] = []
+        self._piece_buf = ctypes.create_string_buffer(256)
+
+    def _make_info(self, arch: str) -> ModelInfo:
+        meta = self.metadata
+
+        def meta_int(key: str) -> int:
+            try:
+                return int(meta.get(f"{arch}.{key}", "0"))
+            except ValueError:
+                return 0
+
+        return ModelInfo(
+            path=self.path,
+            architecture=arch,
+            name=meta.get("general.name", Path(self.path).stem),
+            description=self.model.desc(),
+            file_size=os.path.getsize(self.path),
+            n_params=self.model.n_params(),
+            n_ctx_train=self.model.n_ctx_train(),
+            n_vocab=self.model.n_vocab(),
+            has_fim=self.fim.available,
+            expert_count=meta_int("expert_count"),
+            expert_used_count=self.options.experts_used or meta_int("expert_used_count"),
+        )
+
+    # -- vocab ---------------------------------------------------------------------------------
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens of plain text: no BOS, special-token text is not parsed (user code stays text)."""
+        if not text:
+            return []
+        return self.model.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def piece(self, token: int) -> bytes:
+        """The bytes a generated token stands for (special tokens render as nothing)."""
+        n = llama_cpp.llama_token_to_piece(self.vocab, token, self._piece_buf, 256, 0, False)
+        if n < 0:  # buffer too small: very long token
+            buf = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, -n, 0, False)
+            return bytes(buf[:n])
+        return bytes(self._piece_buf[:n])
+
+    def is_eog(self, token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
+
+    def close(self) -> None:
+        self.batch.close()
+        self.context.close()
+        self.model.close()
+
+
+def _read_arch(path: str) -> str:
+    """general.architecture, read from the GGUF header without loading tensors."""
+    try:
+        arch = read_scalars(path, {"general.architecture"}).get("general.architecture")
+    except (GGUFHeaderError, OSError) as exc:
+        raise ModelLoadError(f"corrupt GGUF header in {path}: {exc}") from exc
+    if not isinstance(arch, str):
+        raise ModelLoadError(f"GGUF file has no general.architecture: {path}")
+    return arch
+
+
+def _int_override(key: str, value: int) -> ctypes.Array:
+    """A NULL-terminated llama_model_kv_override array holding one integer override."""
+    overrides = (llama_cpp.llama_model_kv_override * 2)()
+    overrides[0].key = key.encode("utf-8")
+    overrides[0].tag = llama_cpp.LLAMA_KV_OVERRIDE_TYPE_INT
+    overrides[0].value.val_i64 = value
+    overrides[1].key = b"\0"
+    return overrides

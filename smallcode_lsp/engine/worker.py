@@ -1,0 +1,151 @@
+"""The engine worker: one thread owns the model; jobs run one at a time, newest first wins.
+
+The LSP event loop submits jobs and awaits their futures, so it never blocks on inference.
+llama.cpp contexts are not thread-safe: everything that touches the model runs here.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from smallcode_lsp.engine.cancel import Cancelled, CancelToken
+from smallcode_lsp.engine.model import LoadedModel, LoadOptions, ModelInfo, ModelLoadError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class NoModel(Exception):
+    """A completion job ran while no model is loaded (still loading, or the load failed)."""
+
+
+@dataclass
+class _Job:
+    run: Callable[[], Any]
+    cancel: CancelToken
+    future: Future = field(default_factory=Future)
+
+
+class EngineWorker:
+    """Runs jobs on one long-lived thread; tracks whether it is idle."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._pending = 0
+        self._lock = threading.Lock()
+        self.model: LoadedModel | None = None
+        self.load_error: str | None = None
+        self.idle_since = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="smallcode-engine", daemon=True)
+        self._thread.start()
+
+    # -- submitting ----------------------------------------------------------------------------
+
+    def submit(self, run: Callable[[], T], cancel: CancelToken | None = None) -> Future[T]:
+        job = _Job(run, cancel or CancelToken())
+        with self._lock:
+            self._pending += 1
+            self._idle.clear()
+        self._queue.put(job)
+        return job.future
+
+    def submit_with_model(
+        self, run: Callable[[LoadedModel], T], cancel: CancelToken | None = None
+    ) -> Future[T]:
+        """Run `run(model)` on the worker; fails with NoModel when no model is loaded."""
+
+        def with_model() -> T:
+            if self.model is None:
+                raise NoModel(self.load_error or "no model loaded")
+            return run(self.model)
+
+        return self.submit(with_model, cancel)
+
+    def load(self, resolve_path: Callable[[], str], options: LoadOptions) -> Future[ModelInfo]:
+        """Replace the current model (freed first, so two never sit in memory together).
+
+        `resolve_path` runs on the worker too: finding the default model may assemble it.
+        """
+
+        def do_load() -> ModelInfo:
+            if self.model is not None:
+                self.model.close()
+                self.model = None
+            self.load_error = None
+            try:
+                try:
+                    path = resolve_path()
+                except (OSError, ValueError) as exc:
+                    raise ModelLoadError(f"cannot prepare the model: {exc}") from exc
+                self.model = LoadedModel(path, options)
+            except ModelLoadError as exc:
+                self.load_error = str(exc)
+                raise
+            return self.model.info
+
+        return self.submit(do_load)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        return self._idle.is_set()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return self._idle.wait(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the running job, drop the rest, free the model and join the thread."""
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job.cancel.cancel()
+                job.future.cancel()
+                self._finished()
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    # -- the thread ----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                break
+            self._run(job)
+            self._finished()
+        if self.model is not None:
+            self.model.close()
+            self.model = None
+
+    def _run(self, job: _Job) -> None:
+        if not job.future.set_running_or_notify_cancel():
+            return
+        if job.cancel.cancelled:  # stale: a newer request replaced it while it waited
+            job.future.set_exception(Cancelled())
+            return
+        try:
+            job.future.set_result(job.run())
+        except BaseException as exc:  # noqa: BLE001 - delivered to the awaiting handler
+            if not isinstance(exc, Cancelled | NoModel | ModelLoadError):
+                log.exception("engine job failed")
+            job.future.set_exception(exc)
+
+    def _finished(self) -> None:
+        with self._lock:
+            self._pending -= 1
+            if self._pending == 0:
+                self.idle_since = time.monotonic()
+                self._idle.set()

@@ -1,0 +1,205 @@
+"""The pygls language server: thin handlers over CompletionService."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import uuid
+from concurrent.futures import Future
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from smallcode_lsp import __version__
+from smallcode_lsp.convert import (
+    PositionOutOfRange,
+    completion_items,
+    completion_request,
+    inline_items,
+    trigger_of,
+)
+from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
+from smallcode_lsp.options import Settings, merge_settings
+from smallcode_lsp.service import CompletionService
+from smallcode_lsp.types import Trigger
+
+log = logging.getLogger(__name__)
+
+STATUS_REQUEST = "smallcode/status"
+STATUS_NOTIFICATION = "smallcode/statusChanged"
+ACCEPTED_COMMAND = "smallcode.accepted"
+DID_SHOW = "textDocument/didShowCompletion"
+DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
+
+
+class SmallcodeServer(LanguageServer):
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__(
+            "smallcode-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+        )
+        self.base_settings = settings or Settings()
+        self.service: CompletionService | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.item_ids = itertools.count(1)
+        self.initial_load: Future[ModelInfo] | None = None
+
+    def start_service(self, settings: Settings) -> CompletionService:
+        self.loop = asyncio.get_running_loop()
+        self.service = CompletionService(settings, on_status=self.status_changed)
+        return self.service
+
+    def status_changed(self) -> None:
+        """Called from any thread: the notification is sent from the event loop."""
+        if self.loop is None or self.service is None or self.loop.is_closed():
+            return
+        payload = self.service.status_dict()
+        self.loop.call_soon_threadsafe(self.protocol.notify, STATUS_NOTIFICATION, payload)
+
+    def show_error(self, message: str) -> None:
+        self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=message))
+
+    async def load_model(self, future: Future[ModelInfo] | None = None) -> None:
+        """Load (or reload) the model, reporting work-done progress when the client supports it."""
+        assert self.service is not None
+        future = future or self.service.load_model()
+        token = str(uuid.uuid4())
+        window = self.client_capabilities.window
+        progress = bool(window and window.work_done_progress)
+        if progress:
+            try:
+                await self.work_done_progress.create_async(token)
+            except Exception:  # noqa: BLE001 - a client refusing the token only loses the bar
+                progress = False
+        if progress:
+            self.work_done_progress.begin(
+                token, lsp.WorkDoneProgressBegin(title="SmallCode: loading model", cancellable=False)
+            )
+        try:
+            info = await asyncio.wrap_future(future)
+            message = f"{info.name} ({info.architecture}) ready"
+        except ModelLoadError as exc:
+            message = f"model failed to load: {exc}"
+            self.show_error(f"SmallCode: {message}. Completions are off until the model setting is fixed.")
+        if progress:
+            self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=message))
+
+
+def _apply_settings(ls: SmallcodeServer, payload: Any) -> Settings:
+    base = ls.service.settings if ls.service else ls.base_settings
+    settings, problems = merge_settings(base, payload)
+    for problem in problems:
+        log.warning(problem)
+        ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=problem))
+    return settings
+
+
+def create_server(settings: Settings | None = None) -> SmallcodeServer:
+    server = SmallcodeServer(settings)
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: SmallcodeServer, params: lsp.InitializeParams) -> None:
+        # Loading starts now, before `initialized`, so the model is ready sooner.
+        options = params.initialization_options
+        if isinstance(options, dict) and isinstance(options.get("smallcode"), dict):
+            options = options["smallcode"]
+        ls.start_service(_apply_settings(ls, options))
+        assert ls.service is not None
+        ls.initial_load = ls.service.load_model()
+
+    @server.feature(lsp.INITIALIZED)
+    async def initialized(ls: SmallcodeServer, _params: lsp.InitializedParams) -> None:
+        if ls.service is not None and ls.initial_load is not None:
+            await ls.load_model(ls.initial_load)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: SmallcodeServer, params: lsp.DidChangeConfigurationParams
+    ) -> None:
+        if ls.service is None:
+            return
+        payload = params.settings
+        if isinstance(payload, dict) and "smallcode" in payload:
+            payload = payload["smallcode"]
+        if ls.service.update_settings(_apply_settings(ls, payload)):
+            await ls.load_model()
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: SmallcodeServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        if ls.service is not None:
+            ls.service.cancel_document(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: SmallcodeServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        if ls.service is not None:
+            ls.service.cancel_document(params.text_document.uri)
+
+    async def complete(
+        ls: SmallcodeServer, uri: str, position: lsp.Position, trigger: Trigger
+    ) -> list[Any] | None:
+        if ls.service is None:
+            return None
+        document = ls.workspace.text_documents.get(uri)
+        if document is None:
+            log.warning("completion for unknown document %s", uri)
+            return None
+        try:
+            request = completion_request(document, position, trigger)
+        except PositionOutOfRange as exc:
+            log.warning("%s", exc)
+            return None
+        return await ls.service.complete(request)
+
+    @server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
+    async def inline_completion(
+        ls: SmallcodeServer, params: lsp.InlineCompletionParams
+    ) -> lsp.InlineCompletionList | None:
+        trigger = trigger_of(params.context.trigger_kind if params.context else None)
+        results = await complete(ls, params.text_document.uri, params.position, trigger)
+        if not results:
+            return None
+        first_id = next(ls.item_ids)
+        for _ in results[1:]:
+            next(ls.item_ids)
+        return inline_items(results, params.position, first_id)
+
+    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[]))
+    async def completion(
+        ls: SmallcodeServer, params: lsp.CompletionParams
+    ) -> lsp.CompletionList | None:
+        results = await complete(ls, params.text_document.uri, params.position, Trigger.INVOKED)
+        return completion_items(results, params.position) if results else None
+
+    @server.feature(STATUS_REQUEST)
+    def status(ls: SmallcodeServer, _params: Any) -> dict[str, object]:
+        if ls.service is None:
+            return {"state": "starting"}
+        return ls.service.status_dict()
+
+    @server.feature(DID_SHOW)
+    def did_show(ls: SmallcodeServer, _params: Any) -> None:
+        if ls.service is not None:
+            ls.service.status.acceptance.shown += 1
+
+    @server.feature(DID_PARTIALLY_ACCEPT)
+    def did_partially_accept(ls: SmallcodeServer, params: Any) -> None:
+        if ls.service is None:
+            return
+        accepted = getattr(params, "acceptedLength", None) or getattr(params, "accepted_length", 0)
+        ls.service.status.acceptance.partially_accepted += 1
+        if isinstance(accepted, int) and accepted > 0:
+            ls.service.status.acceptance.accepted_chars += accepted
+
+    @server.command(ACCEPTED_COMMAND)
+    def accepted(ls: SmallcodeServer, *_args: Any) -> None:
+        if ls.service is not None:
+            ls.service.status.acceptance.accepted += 1
+
+    @server.feature(lsp.SHUTDOWN)
+    def shutdown(ls: SmallcodeServer, *_args: Any) -> None:
+        if ls.service is not None:
+            ls.service.close()
+            ls.service = None
+
+    return server

@@ -1,0 +1,173 @@
+"""Completion service: settings, the engine worker, per-document cancellation, local stats.
+
+Plain types only; server.py translates LSP messages into calls here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smallcode_lsp.default_model import default_model_path
+from smallcode_lsp.engine.cancel import Cancelled, CancelToken
+from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
+from smallcode_lsp.engine.worker import EngineWorker, NoModel
+from smallcode_lsp.options import Settings
+from smallcode_lsp.pipeline import run_alternatives
+from smallcode_lsp.types import Completion, CompletionRequest, GenerationStats
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Acceptance:
+    """Counts kept in memory only: never written or sent anywhere."""
+
+    shown: int = 0
+    accepted: int = 0
+    partially_accepted: int = 0
+    accepted_chars: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "shown": self.shown,
+            "accepted": self.accepted,
+            "partiallyAccepted": self.partially_accepted,
+            "acceptedChars": self.accepted_chars,
+        }
+
+
+@dataclass
+class ServiceStatus:
+    state: str = "loading"  # loading | ready | generating | error | disabled
+    error: str | None = None
+    model: ModelInfo | None = None
+    last: GenerationStats | None = None
+    last_latency_ms: float | None = None
+    requests: int = 0
+    cancelled: int = 0
+    acceptance: Acceptance = field(default_factory=Acceptance)
+
+
+def resolve_model_path(setting: str | None) -> str:
+    """The GGUF to load: the `model` setting (with ~ expanded), else the embedded default."""
+    if setting:
+        return str(Path(setting).expanduser())
+    return default_model_path()
+
+
+class CompletionService:
+    def __init__(self, settings: Settings, on_status: Callable[[], None] | None = None) -> None:
+        self.settings = settings
+        self.worker = EngineWorker()
+        self.status = ServiceStatus()
+        self._on_status = on_status or (lambda: None)
+        self._running: dict[str, CancelToken] = {}
+
+    # -- model ---------------------------------------------------------------------------------
+
+    def load_model(self) -> Future[ModelInfo]:
+        """Start (re)loading the model for the current settings; the future carries the result."""
+        self._set_state("loading")
+        setting = self.settings.model
+        future = self.worker.load(lambda: resolve_model_path(setting), self.settings.load_options())
+        future.add_done_callback(self._loaded)
+        return future
+
+    def _loaded(self, future: Future[ModelInfo]) -> None:
+        try:
+            self.status.model = future.result()
+            self.status.error = None
+            self._set_state("ready" if self.settings.enable else "disabled")
+        except ModelLoadError as exc:
+            self.status.model = None
+            self.status.error = str(exc)
+            self._set_state("error")
+
+    def update_settings(self, settings: Settings) -> bool:
+        """Apply new settings; returns True when the model must be reloaded."""
+        reload = self.settings.reload_needed(settings)
+        self.settings = settings
+        if not reload and self.status.state in ("ready", "disabled"):
+            self._set_state("ready" if settings.enable else "disabled")
+        return reload
+
+    # -- completions ---------------------------------------------------------------------------
+
+    def enabled_for(self, language_id: str) -> bool:
+        return self.settings.enable and language_id not in self.settings.disabled_languages
+
+    def cancel_document(self, uri: str) -> None:
+        """The document changed: whatever is generating for it is stale now."""
+        token = self._running.pop(uri, None)
+        if token is not None:
+            token.cancel()
+
+    async def complete(self, request: CompletionRequest) -> list[Completion]:
+        """Completions for `request`; [] when cancelled, disabled or no model is loaded."""
+        uri = request.document.uri
+        if not self.enabled_for(request.document.language_id):
+            return []
+        self.cancel_document(uri)  # a newer request replaces the running one
+        token = CancelToken()
+        self._running[uri] = token
+        settings = self.settings
+        started = time.perf_counter()
+        self.status.requests += 1
+        self._set_state("generating")
+        future = self.worker.submit_with_model(
+            lambda model: run_alternatives(model, request, settings, token), token
+        )
+        try:
+            results = await asyncio.wrap_future(future)
+        except asyncio.CancelledError:  # $/cancelRequest: stop the engine before the next token
+            token.cancel()
+            self.status.cancelled += 1
+            raise
+        except (Cancelled, NoModel):
+            return []
+        finally:
+            if self._running.get(uri) is token:
+                del self._running[uri]
+            if not self._running and self.status.state == "generating":
+                self._set_state("ready")
+        if token.cancelled:
+            self.status.cancelled += 1
+            return []
+        if results:
+            self.status.last = results[0].stats
+        self.status.last_latency_ms = (time.perf_counter() - started) * 1000
+        return [r for r in results if r.text]
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _set_state(self, state: str) -> None:
+        if self.status.state != state:
+            self.status.state = state
+            self._on_status()
+
+    def status_dict(self) -> dict[str, object]:
+        s = self.status
+        return {
+            "state": s.state,
+            "model": s.model.path if s.model else None,
+            "modelInfo": s.model.as_dict() if s.model else None,
+            "error": s.error,
+            "last": s.last.as_dict() if s.last else None,
+            "lastLatencyMs": round(s.last_latency_ms, 1) if s.last_latency_ms else None,
+            "requests": s.requests,
+            "cancelled": s.cancelled,
+            "engineIdle": self.worker.idle,
+            "acceptance": s.acceptance.as_dict(),
+        }
+
+    def close(self) -> None:
+        for token in self._running.values():
+            token.cancel()
+        self._running.clear()
+        self.worker.stop()

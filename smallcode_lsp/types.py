@@ -1,0 +1,116 @@
+"""Plain data types shared by the pipeline, engine, context builder and post-processing.
+
+No LSP types here: the server converts protocol objects to these (see convert.py).
+Offsets are Python string indices (code points) into the document text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Trigger(Enum):
+    """Why the editor asked: typing (one fast item) or an explicit request (may take longer)."""
+
+    AUTOMATIC = "automatic"
+    INVOKED = "invoked"
+
+
+@dataclass(frozen=True)
+class DocumentSnapshot:
+    """One version of an open document, as the pipeline sees it."""
+
+    uri: str
+    text: str
+    language_id: str
+    version: int = 0
+    path: str | None = None  # filesystem path when the URI is a file: URI
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """A request for a completion at `offset` in `document`."""
+
+    document: DocumentSnapshot
+    offset: int
+    trigger: Trigger = Trigger.AUTOMATIC
+
+    @property
+    def prefix(self) -> str:
+        return self.document.text[: self.offset]
+
+    @property
+    def suffix(self) -> str:
+        return self.document.text[self.offset :]
+
+
+@dataclass(frozen=True)
+class ContextSnippet:
+    """A piece of extra context shown to the model before the file (another file's code)."""
+
+    path: str  # workspace-relative path shown to the model
+    text: str
+    kind: str = "definition"  # definition | recent | import | ...
+
+
+@dataclass(frozen=True)
+class PromptParts:
+    """Everything the engine needs to build the token list, stable parts first.
+
+    `snippets` come first in the prompt (most stable), then the file header, then the
+    prefix, then (FIM models only) the suffix.
+    """
+
+    prefix: str
+    suffix: str
+    snippets: tuple[ContextSnippet, ...] = ()
+    file_path: str | None = None  # shown to the model in a header line when known
+    language_id: str = "plaintext"
+
+
+class StopReason(Enum):
+    EOG = "eog"  # model emitted an end-of-generation token
+    MAX_TOKENS = "max_tokens"
+    STOP_RULE = "stop_rule"  # a stop rule (line end, block end, syntax) cut the text
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    max_tokens: int = 64
+    temperature: float = 0.0
+    single_line: bool = False  # stop at the first newline after some text
+
+
+@dataclass
+class GenerationStats:
+    """What one generation cost: exposed to tests and benchmarks via the status request."""
+
+    prompt_tokens: int = 0  # length of the token list given to the model
+    prompt_tokens_evaluated: int = 0  # tokens actually decoded (not reused from the KV cache)
+    prompt_tokens_reused: int = 0
+    generated_tokens: int = 0
+    prompt_ms: float = 0.0
+    generate_ms: float = 0.0
+    stop_reason: StopReason = StopReason.EOG
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "promptTokens": self.prompt_tokens,
+            "promptTokensEvaluated": self.prompt_tokens_evaluated,
+            "promptTokensReused": self.prompt_tokens_reused,
+            "generatedTokens": self.generated_tokens,
+            "promptMs": round(self.prompt_ms, 2),
+            "generateMs": round(self.generate_ms, 2),
+            "stopReason": self.stop_reason.value,
+        }
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The pipeline's answer: text to insert at the cursor (may be empty)."""
+
+    text: str
+    stats: GenerationStats = field(default_factory=GenerationStats)
