@@ -187,8 +187,7 @@ class SyntaxStopper:
     def check(self, generated: str) -> int | None:
         """Cut index into `generated` when generation should stop, else None."""
         if self.shape.single_line:
-            nl = generated.find("\n")
-            return nl if nl >= 0 else None
+            return _single_line_cut(generated, final=False)
         if "\n" not in generated[self._lines_done :] and self._lines_done:
             return None
         return self._check_lines(generated, final=False)
@@ -196,8 +195,8 @@ class SyntaxStopper:
     def finish(self, text: str) -> int:
         """The cut for a finished text (post-processing uses the same rules)."""
         if self.shape.single_line:
-            nl = text.find("\n")
-            return len(text) if nl < 0 else nl
+            cut = _single_line_cut(text, final=True)
+            return len(text) if cut is None else cut
         cut = self._check_lines(text + "\n", final=True)
         return len(text) if cut is None else min(cut, len(text))
 
@@ -244,6 +243,20 @@ class SyntaxStopper:
                 log.debug("stop: statement complete after %d chars", nl)
                 return nl
         return None
+
+
+def _single_line_cut(text: str, final: bool) -> int | None:
+    """End of the first line that has text. A completion may start with one newline (the
+    cursor line was complete): then the next line is the one line (as the engine's rule)."""
+    nl = text.find("\n")
+    if nl < 0:
+        return None
+    if text[:nl].strip():
+        return nl
+    second = text.find("\n", nl + 1)
+    if second >= 0:
+        return second if text[nl + 1 : second].strip() else nl
+    return len(text) if final else None
 
 
 def _first_unmatched_closer(text: str) -> int:
