@@ -31,13 +31,11 @@ def fit_prefix(prefix: str, budget: int, count: Callable[[str], int]) -> tuple[s
         return "", len(prefix)
     if len(prefix) <= budget * MAX_CHARS_PER_TOKEN and count(prefix) <= budget:
         return prefix, 0
-    starts = [0]
-    starts.extend(i + 1 for i, ch in enumerate(prefix) if ch == "\n")
-    # Never consider windows longer than MAX_CHARS_PER_TOKEN * budget characters.
+    # Never consider windows longer than MAX_CHARS_PER_TOKEN * budget characters, so the
+    # line scan and the tokenizer calls cost O(budget), not O(file).
+    limit = max(0, len(prefix) - budget * MAX_CHARS_PER_TOKEN)
+    starts = _line_starts(prefix, limit)
     lo, hi = 0, len(starts) - 1
-    limit = len(prefix) - budget * MAX_CHARS_PER_TOKEN
-    while lo < hi and starts[lo] < limit:
-        lo += 1
     # Smallest line index k in [lo, hi] whose tail fits; the last line alone may not fit.
     if count(prefix[starts[hi] :]) > budget:
         tail = _cut_chars_left(prefix[starts[hi] :], budget, count)
@@ -48,8 +46,26 @@ def fit_prefix(prefix: str, budget: int, count: Callable[[str], int]) -> tuple[s
             hi = mid
         else:
             lo = mid + 1
-    k = min(-(-lo // STRIDE) * STRIDE, len(starts) - 1)
+    # Snap to an absolute line number that is a multiple of STRIDE (start of window moves
+    # in steps of STRIDE lines, not on every keystroke).
+    row0 = prefix.count("\n", 0, starts[0]) if starts[0] else 0
+    k = lo
+    while k < len(starts) - 1 and (row0 + k) % STRIDE:
+        k += 1
     return prefix[starts[k] :], starts[k]
+
+
+def _line_starts(text: str, begin: int) -> list[int]:
+    """Offsets of line starts at or after `begin` (`begin` itself when it starts a line)."""
+    i = begin if begin == 0 or text[begin - 1] == "\n" else text.find("\n", begin) + 1
+    if i == 0 and begin > 0:  # no newline after begin: only the last partial line
+        return [text.rfind("\n") + 1]
+    starts = [i]
+    while True:
+        i = text.find("\n", i) + 1
+        if i == 0 or i > len(text):
+            return starts
+        starts.append(i)
 
 
 def fit_suffix(suffix: str, budget: int, count: Callable[[str], int]) -> str:

@@ -77,6 +77,23 @@ class ParsedDocument:
         line_start = self._text.rfind("\n", 0, index) + 1
         return (row, len(encode(self._text[line_start:index])))
 
+    def offset_at(self, line: int, utf16_character: int) -> int:
+        """Str index of an LSP position (0-based line, UTF-16 code units), clamped to the line."""
+        start = 0
+        for _ in range(max(0, line)):
+            nl = self._text.find("\n", start)
+            if nl < 0:
+                return len(self._text)
+            start = nl + 1
+        end = self._text.find("\n", start)
+        end = len(self._text) if end < 0 else end
+        units = 0
+        i = start
+        while i < end and units < utf16_character:
+            units += 2 if ord(self._text[i]) > 0xFFFF else 1
+            i += 1
+        return i
+
     def node_text(self, node: Node) -> str:
         return decode(self._bytes[node.start_byte : node.end_byte])
 

@@ -29,7 +29,7 @@ def _module_parts(module: str) -> list[str]:
 def imported_from(imports: list[Import], name: str, path: str) -> bool:
     """True when `path` looks like the module an import of the current file names, and that
     import binds `name` (or binds the module object itself)."""
-    stem_parts = os.path.splitext(os.path.realpath(path))[0].split(os.sep)
+    stem_parts = os.path.splitext(path)[0].split(os.sep)  # index paths are already real
     if stem_parts[-1] in ("__init__", "index", "mod"):
         stem_parts = stem_parts[:-1]
     for imp in imports:
@@ -45,7 +45,7 @@ def imported_from(imports: list[Import], name: str, path: str) -> bool:
 
 def _pick(symbols: list[Symbol], imports: list[Import], name: str, here: str) -> Symbol | None:
     """The definition the identifier most likely refers to, or None when it is unclear."""
-    others = [s for s in symbols if os.path.realpath(s.path) != here]
+    others = [s for s in symbols if s.path != here]
     if not others or len(others) != len(symbols):
         return None  # defined in this file (already visible) or nowhere else
     imported = [s for s in others if imported_from(imports, name, s.path)]

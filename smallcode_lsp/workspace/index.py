@@ -11,7 +11,7 @@ import os
 import threading
 import time
 
-from smallcode_lsp.languages import decode, language_for, language_key, parse_text
+from smallcode_lsp.languages import language_for, language_key, parse_text
 from smallcode_lsp.workspace.files import MAX_FILE_BYTES, FileFilter, looks_indexable
 from smallcode_lsp.workspace.symbols import Symbol, extract_symbols
 
@@ -70,7 +70,10 @@ class WorkspaceIndex:
             for path in self.filter.walk(MAX_FILES):
                 if self._stopped.is_set():
                     return
-                self.update_file(path)
+                try:
+                    self.update_file(path)
+                except (OSError, ValueError, RecursionError) as exc:  # one bad file, not the scan
+                    log.warning("index: %s skipped: %s", path, exc)
         except Exception:  # a broken index must not take the server down
             log.exception("index scan failed")
         finally:
@@ -98,7 +101,8 @@ class WorkspaceIndex:
         if language is None or key is None or not looks_indexable(data):
             self.remove_file(path)
             return False
-        tree = parse_text(language, decode(data))
+        # Latin-1 or broken files still yield their ASCII symbols.
+        tree = parse_text(language, data.decode("utf-8", "replace"))
         symbols = extract_symbols(tree.root_node, key, path, MAX_SYMBOLS_PER_FILE)
         with self._lock:
             if path not in self._files and len(self._files) >= MAX_FILES:

@@ -79,3 +79,12 @@ def test_copy_is_independent() -> None:
     other.apply_edit(0, 0, "y = (\n")
     assert doc.text == "x = 1\n" and count_errors(doc.root) == 0
     assert count_errors(other.root) > 0
+
+
+def test_offset_at_lsp_positions() -> None:
+    doc = ParsedDocument("a🙂b\nxé\n", "python")
+    assert doc.offset_at(0, 0) == 0
+    assert doc.offset_at(0, 3) == 2  # the emoji is two UTF-16 units, one str index
+    assert doc.offset_at(1, 1) == doc.text.index("é")
+    assert doc.offset_at(1, 99) == doc.text.index("\n", 4)  # clamped to the line end
+    assert doc.offset_at(9, 0) == len(doc.text)
