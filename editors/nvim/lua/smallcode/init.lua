@@ -1,0 +1,228 @@
+-- SmallCode for Neovim: `require('smallcode').setup{}`. See :help smallcode.
+local api = vim.api
+local util = require('smallcode.util')
+
+local M = {}
+
+---@type smallcode.Config|nil
+M.config = nil
+--- 'native' or 'extmark' once setup() ran.
+---@type string|nil
+M.backend_name = nil
+
+local function backend()
+  return require('smallcode.' .. (M.backend_name or 'extmark'))
+end
+
+local function pick_backend(choice)
+  local has_native = vim.lsp.inline_completion ~= nil and vim.fn.has('nvim-0.12') == 1
+  if choice == 'native' and not has_native then
+    vim.notify('smallcode: backend "native" needs Neovim 0.12+; using extmarks', vim.log.levels.WARN)
+    return 'extmark'
+  end
+  if choice == 'auto' then
+    return has_native and 'native' or 'extmark'
+  end
+  return choice
+end
+
+--- True when a suggestion is shown in the current buffer.
+function M.visible()
+  local bufnr = api.nvim_get_current_buf()
+  if M.backend_name == 'native' then
+    return require('smallcode.native').visible(bufnr)
+  end
+  return require('smallcode.extmark').visible_text(bufnr) ~= nil
+end
+
+function M.accept()
+  return backend().accept(api.nvim_get_current_buf())
+end
+
+function M.accept_word()
+  return backend().accept_part(api.nvim_get_current_buf(), util.next_word)
+end
+
+function M.accept_line()
+  return backend().accept_part(api.nvim_get_current_buf(), util.next_line)
+end
+
+function M.dismiss()
+  return backend().dismiss(api.nvim_get_current_buf())
+end
+
+function M.next()
+  return backend().cycle(api.nvim_get_current_buf(), 1)
+end
+
+function M.prev()
+  return backend().cycle(api.nvim_get_current_buf(), -1)
+end
+
+function M.trigger()
+  return backend().trigger(api.nvim_get_current_buf())
+end
+
+--- Sends the current settings to every running smallcode client.
+local function push_settings()
+  for _, client in ipairs(vim.lsp.get_clients({ name = 'smallcode' })) do
+    client.settings = vim.tbl_deep_extend('force', client.settings or {}, { smallcode = M.config.server })
+    util.notify(client, 'workspace/didChangeConfiguration', { settings = { smallcode = M.config.server } })
+  end
+end
+
+--- Turns completions on or off (client side and the server's `enable`).
+---@param enabled boolean|nil nil toggles
+function M.toggle(enabled)
+  if enabled == nil then
+    enabled = M.config.server.enable == false
+  end
+  M.config.server.enable = enabled
+  backend().set_enabled(enabled)
+  push_settings()
+  vim.notify('smallcode: ' .. (enabled and 'enabled' or 'disabled'))
+end
+
+--- Updates server settings at runtime, e.g. set{ maxTokens = 32 }.
+function M.set(settings)
+  M.config = require('smallcode.config').resolve(vim.tbl_deep_extend('force', M.config, { server = settings }))
+  push_settings()
+end
+
+function M.status()
+  local client = util.client(api.nvim_get_current_buf()) or vim.lsp.get_clients({ name = 'smallcode' })[1]
+  if not client then
+    vim.notify('smallcode: no server running (see :checkhealth smallcode)', vim.log.levels.WARN)
+    return
+  end
+  util.request(client, 'smallcode/status', vim.empty_dict(), function(err, result)
+    vim.notify(err and ('smallcode: ' .. tostring(err.message)) or vim.inspect(result))
+  end)
+end
+
+--- Stops the smallcode clients and starts them again for the loaded buffers.
+function M.restart()
+  local clients = vim.lsp.get_clients({ name = 'smallcode' })
+  for _, client in ipairs(clients) do
+    if util.has_011 then client:stop() else client.stop() end
+  end
+  vim.defer_fn(function()
+    local group = vim.lsp.config and 'nvim.lsp.enable' or 'smallcode.start'
+    vim.cmd('silent! doautoall ' .. group .. ' FileType')
+  end, 500)
+end
+
+M.statusline = function()
+  return require('smallcode.status').statusline()
+end
+
+local actions = {
+  toggle = function() M.toggle() end,
+  enable = function() M.toggle(true) end,
+  disable = function() M.toggle(false) end,
+  status = M.status,
+  restart = function() M.restart() end,
+  log = function() vim.cmd('edit ' .. vim.fn.fnameescape(vim.lsp.get_log_path())) end,
+}
+
+local function set_keymaps(keys)
+  -- Each map acts only while a suggestion is shown; otherwise the key does what it did before.
+  local function map(lhs, fn, desc)
+    if not lhs then
+      return
+    end
+    vim.keymap.set('i', lhs, function()
+      if M.visible() then
+        vim.schedule(fn)
+        return ''
+      end
+      return api.nvim_replace_termcodes(lhs, true, false, true)
+    end, { expr = true, replace_keycodes = false, desc = 'smallcode: ' .. desc })
+  end
+  map(keys.accept, M.accept, 'accept suggestion')
+  map(keys.accept_word, M.accept_word, 'accept next word')
+  map(keys.accept_line, M.accept_line, 'accept line')
+  map(keys.dismiss, M.dismiss, 'dismiss suggestion')
+  if keys.next then
+    vim.keymap.set('i', keys.next, function() M.next() end, { desc = 'smallcode: next suggestion' })
+  end
+  if keys.prev then
+    vim.keymap.set('i', keys.prev, function() M.prev() end, { desc = 'smallcode: previous suggestion' })
+  end
+  if keys.trigger then
+    vim.keymap.set('i', keys.trigger, function() M.trigger() end, { desc = 'smallcode: suggest now' })
+  end
+end
+
+--- Neovim 0.10 has no vim.lsp.config: start the client per buffer.
+local function start_legacy(lsp_cfg)
+  local base = dofile(api.nvim_get_runtime_file('lsp/smallcode.lua', false)[1])
+  local cfg = vim.tbl_deep_extend('force', base, lsp_cfg, { name = 'smallcode' })
+  api.nvim_create_autocmd('FileType', {
+    group = api.nvim_create_augroup('smallcode.start', { clear = true }),
+    callback = function(ev)
+      local name = api.nvim_buf_get_name(ev.buf)
+      if vim.bo[ev.buf].buftype ~= '' or name == '' or (cfg.filetypes and not vim.tbl_contains(cfg.filetypes, ev.match)) then
+        return
+      end
+      local start = vim.deepcopy(cfg)
+      start.root_dir = vim.fs.root(ev.buf, { '.git' }) or vim.fn.getcwd()
+      vim.lsp.start(start, { bufnr = ev.buf })
+    end,
+  })
+end
+
+--- Configures and enables the smallcode client. Safe to call more than once.
+---@param opts smallcode.Config|nil
+function M.setup(opts)
+  if vim.fn.has('nvim-0.10') == 0 then
+    vim.notify('smallcode needs Neovim 0.10 or newer', vim.log.levels.ERROR)
+    return
+  end
+  M.config = require('smallcode.config').resolve(opts)
+  M.backend_name = pick_backend(M.config.backend)
+  require('smallcode.extmark').debounce_ms = M.config.debounce_ms
+  api.nvim_set_hl(0, 'SmallcodeGhost', { link = 'Comment', default = true })
+  api.nvim_set_hl(0, 'SmallcodeGhostMore', { link = 'NonText', default = true })
+
+  local lsp_cfg = { init_options = M.config.server, settings = { smallcode = M.config.server } }
+  lsp_cfg.cmd = M.config.cmd
+  lsp_cfg.filetypes = M.config.filetypes
+  if vim.lsp.config then
+    vim.lsp.config('smallcode', lsp_cfg)
+    vim.lsp.enable('smallcode')
+  else
+    start_legacy(lsp_cfg)
+  end
+
+  local group = api.nvim_create_augroup('smallcode', { clear = true })
+  api.nvim_create_autocmd('LspAttach', {
+    group = group,
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      if client and client.name == 'smallcode' then
+        backend().attach(ev.buf)
+        if M.config.server.enable == false then
+          backend().set_enabled(false)
+        end
+      end
+    end,
+  })
+  set_keymaps(M.config.keymaps)
+  api.nvim_create_user_command('Smallcode', function(cmd)
+    local action = actions[cmd.args ~= '' and cmd.args or 'status']
+    if not action then
+      vim.notify('smallcode: unknown action ' .. cmd.args, vim.log.levels.ERROR)
+      return
+    end
+    action()
+  end, {
+    nargs = '?',
+    complete = function()
+      return vim.tbl_keys(actions)
+    end,
+    desc = 'SmallCode: toggle | enable | disable | status | restart | log',
+  })
+end
+
+return M

@@ -1,0 +1,193 @@
+"""Neovim plugin, headless, against the real server and the real model.
+
+Types in insert mode, waits for the ghost-text extmark, accepts it with the plugin's keymaps
+and checks the buffer. Runs on NVIM 0.12-dev (native vim.lsp.inline_completion and the
+extmark fallback) and NVIM 0.11.4 (extmark fallback).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from editor_env import EDITORS, nvim_binary
+
+pynvim = pytest.importorskip("pynvim")
+
+pytestmark = pytest.mark.e2e
+
+PLUGIN = EDITORS / "nvim"
+NATIVE_NS = "nvim.lsp.inline_completion"
+EXTMARK_NS = "smallcode.ghost"
+PROMPT = "def fibonacci(n):\n    "
+WAIT_S = 60.0
+
+
+class Editor:
+    """A headless Neovim with the plugin set up."""
+
+    def __init__(self, nvim: Any, ns_name: str) -> None:
+        self.nvim = nvim
+        self.ns_name = ns_name
+
+    def lua(self, code: str, *args: Any) -> Any:
+        return self.nvim.exec_lua(code, *args)
+
+    def wait(self, what: str, check: Any, timeout: float = WAIT_S) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.05)
+        log = self.lua("return vim.lsp.get_log_path()")
+        tail = Path(log).read_text(errors="replace")[-3000:] if Path(log).exists() else ""
+        raise AssertionError(f"timed out waiting for {what}; lsp log tail:\n{tail}")
+
+    def ghost(self) -> str:
+        """The suggestion as drawn: inline virt_text plus virt_lines, hint chunks left out."""
+        return self.lua(
+            """
+            local ns = vim.api.nvim_get_namespaces()[...]
+            if not ns then return '' end
+            local marks = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
+            local out = {}
+            for _, m in ipairs(marks) do
+              local d = m[4]
+              local first = {}
+              for _, chunk in ipairs(d.virt_text or {}) do
+                local hl = chunk[2]
+                if hl ~= 'ComplHintMore' and hl ~= 'SmallcodeGhostMore' then
+                  first[#first + 1] = chunk[1]
+                end
+              end
+              out[#out + 1] = table.concat(first)
+              for _, vl in ipairs(d.virt_lines or {}) do
+                local line = {}
+                for _, chunk in ipairs(vl) do line[#line + 1] = chunk[1] end
+                out[#out + 1] = table.concat(line)
+              end
+            end
+            return #marks > 0 and table.concat(out, '\\n') or ''
+            """,
+            self.ns_name,
+        )
+
+    def text(self) -> str:
+        return "\n".join(self.nvim.current.buffer[:])
+
+    def status(self) -> dict[str, Any]:
+        return self.lua(
+            """
+            local client = vim.lsp.get_clients({ bufnr = 0, name = 'smallcode' })[1]
+            local resp = client and client:request_sync('smallcode/status', vim.empty_dict(), 5000)
+            return resp and resp.result or vim.NIL
+            """
+        )
+
+
+def start_editor(binary: str, server: str, backend: str, tmp_path: Path) -> Editor:
+    nvim = pynvim.attach(
+        "child",
+        argv=[binary, "--clean", "--embed", "--headless", "-n", "-i", "NONE"],
+    )
+    nvim.command(f"set runtimepath^={PLUGIN}")
+    nvim.exec_lua("vim.lsp.log.set_level(vim.log.levels.DEBUG)")
+    nvim.command("set noswapfile shortmess+=F")
+    nvim.exec_lua(
+        "require('smallcode').setup({ cmd = { ..., 'serve' }, backend = select(2, ...) })",
+        server,
+        backend,
+    )
+    path = tmp_path / "fib.py"
+    path.write_text(PROMPT)
+    nvim.command(f"edit {path}")
+    native = nvim.exec_lua("return require('smallcode').backend_name") == "native"
+    ns = NATIVE_NS if native else EXTMARK_NS
+    ed = Editor(nvim, ns)
+    ed.wait(
+        "the smallcode client to attach",
+        lambda: ed.lua("return #vim.lsp.get_clients({ bufnr = 0, name = 'smallcode' })") > 0,
+    )
+    ed.wait("the model to load", lambda: (ed.status() or {}).get("state") == "ready")
+    return ed
+
+
+CASES = [
+    pytest.param(("0.12", "auto", "native"), id="nvim0.12-native"),
+    pytest.param(("0.12", "extmark", "extmark"), id="nvim0.12-extmark"),
+    pytest.param(("0.11", "auto", "extmark"), id="nvim0.11-extmark"),
+]
+
+
+@pytest.fixture(params=CASES)
+def editor(request: pytest.FixtureRequest, server_path: str, tmp_path: Path) -> Iterator[Editor]:
+    version, backend, expect = request.param
+    ed = start_editor(nvim_binary(version), server_path, backend, tmp_path)
+    assert ed.lua("return require('smallcode').backend_name") == expect
+    try:
+        yield ed
+    finally:
+        ed.nvim.command("qa!", async_=True)
+        with contextlib.suppress(OSError):
+            ed.nvim.close()
+
+
+def type_and_wait(ed: Editor, keys: str) -> str:
+    """Goes to the end of the buffer, types `keys` in insert mode and waits for ghost text."""
+    before = ed.text()
+    ed.nvim.input("GA")
+    ed.nvim.input(keys.replace("<", "<lt>"))
+    ed.wait("the typing", lambda: ed.text() == before + keys)
+    return ed.wait("ghost text", lambda: ed.ghost().strip() and ed.ghost())
+
+
+def test_tab_accepts_the_ghost_text(editor: Editor) -> None:
+    typed = "if n < 2:"
+    ghost = type_and_wait(editor, typed)
+    before = editor.text()
+    assert before == PROMPT + typed
+    editor.nvim.input("<Tab>")
+    after = editor.wait("the accept", lambda: editor.text() != before and editor.text())
+    # The buffer gains exactly what was drawn, at the cursor.
+    assert after == before + ghost
+    assert editor.lua("return vim.api.nvim_get_mode().mode") == "i"
+    row, col = editor.nvim.current.window.cursor
+    lines = after.split("\n")
+    assert (row, col) == (len(lines), len(lines[-1].encode()))
+    # The item's command reached the server (workspace/executeCommand smallcode.accepted).
+    editor.wait("the accept count", lambda: editor.status()["acceptance"]["accepted"] >= 1)
+
+
+def test_accept_word_then_line(editor: Editor) -> None:
+    typed = "if n < 2:"
+    ghost = type_and_wait(editor, typed)
+    before = editor.text()
+    word = editor.lua("return require('smallcode.util').next_word(...)", ghost)
+    editor.nvim.input("<M-w>")
+    editor.wait("the word", lambda: editor.text() != before)
+    assert editor.text() == before + word
+    status = editor.wait(
+        "the partial accept",
+        lambda: (s := editor.status())["acceptance"]["partiallyAccepted"] >= 1 and s,
+    )
+    assert status["acceptance"]["acceptedChars"] >= len(typed) + len(word)
+
+
+def test_escape_clears_the_ghost_text(editor: Editor) -> None:
+    type_and_wait(editor, "if n < 2:")
+    editor.nvim.input("<Esc>")
+    editor.wait("the ghost text to go", lambda: editor.ghost() == "" or None)
+    assert editor.text() == PROMPT + "if n < 2:"
+
+
+def test_checkhealth(editor: Editor) -> None:
+    editor.nvim.command("checkhealth smallcode")
+    report = "\n".join(editor.nvim.current.buffer[:])
+    assert "server found" in report
+    assert "attached" not in report or "client" in report
+    assert "ERROR" not in report
