@@ -25,6 +25,7 @@ FUNCTION_TYPES = frozenset({
     "function_definition", "function_declaration", "method_definition", "method_declaration",
     "function_item", "constructor_declaration", "arrow_function", "function_expression",
 })  # fmt: skip
+BODY_TYPES = frozenset({"block", "statement_block", "compound_statement", "constructor_body"})
 MAX_BLOCK_LINES = 15
 MIN_LINE_CHARS = 8
 MIN_HOLE = 4  # bytes left to predict in a line hole
@@ -60,6 +61,8 @@ def _holes(doc: ParsedDocument, rng: random.Random) -> list[tuple[str, int, int]
         if node.type not in FUNCTION_TYPES:
             continue
         body = node.child_by_field_name("body")
+        if body is None or body.type not in BODY_TYPES:
+            continue  # `x => f(x)`: an expression body has no statements to hole
         stmts = [c for c in body.named_children if "comment" not in c.type] if body else []
         if not stmts:
             continue

@@ -110,7 +110,8 @@ def decide_shape(request: CompletionRequest, parsed: ParsedDocument | None) -> S
     row = text.count("\n", 0, off)
     prev, nxt = _neighbour(lines, row, -1), _neighbour(lines, row, +1)
     if prev is not None and _opens_block(prev, key):
-        body = max(width, indent_width(prev) + 1)
+        # The editor's auto-indent knows the file's style: trust the cursor's column if any.
+        body = width if width > 0 else indent_width(prev) + 1
         return Shape(False, indent, "block", body, "first line of a new block")
     if nxt is not None and indent_width(nxt) >= width and nxt.strip()[:1] not in CLOSERS:
         return Shape(False, indent, "statement", width, "between statements")
@@ -145,7 +146,6 @@ class SyntaxStopper:
     def __init__(self, request: CompletionRequest, parsed: ParsedDocument | None, shape: Shape):
         self.request = request
         self.shape = shape
-        self._suffix_head = request.suffix.lstrip()
         self._lines_done = 0  # generated lines already judged (dedent/bracket rules)
         self._doc: ParsedDocument | None = None
         self._inserted = ""  # what the incremental copy currently holds at the cursor
@@ -224,8 +224,7 @@ class SyntaxStopper:
         if low < 0:
             # Closed a bracket opened before the cursor: the enclosing node is complete.
             closer_at = _first_unmatched_closer(generated[:nl])
-            closer = generated[closer_at]
-            if self._suffix_head.startswith(closer):
+            if closer_present(self.request, generated[:closer_at]):
                 keep = generated[pos:closer_at]
                 return closer_at if keep.strip() else max(0, pos - 1)
             return nl
@@ -243,6 +242,49 @@ class SyntaxStopper:
                 log.debug("stop: statement complete after %d chars", nl)
                 return nl
         return None
+
+
+def _opener_line_indent(text: str, closer: str) -> int | None:
+    """Indentation of the line holding the unmatched opener that `closer` would close at the
+    end of `text` (a backward bracket scan over the last 20k chars; strings not skipped)."""
+    depth = 0
+    want = PAIRS[closer]
+    stop = max(0, len(text) - 20_000)
+    for i in range(len(text) - 1, stop - 1, -1):
+        ch = text[i]
+        if ch in CLOSERS:
+            depth += 1
+        elif ch in OPENERS:
+            if depth == 0:
+                if ch != want:
+                    return None
+                start = text.rfind("\n", 0, i) + 1
+                return indent_width(text[start:i])
+            depth -= 1
+    return None
+
+
+def closer_present(request: CompletionRequest, generated: str) -> bool:
+    """Would a closer generated after `generated` duplicate one already in the suffix?
+
+    True when the suffix's next non-blank character is that closer and it sits on the cursor
+    line, or on a later line indented like the opener's line (how code is formatted); a `}`
+    further out closes an outer block instead.
+    """
+    suffix = request.suffix
+    head = suffix.lstrip()
+    if not head or head[0] not in CLOSERS:
+        return False
+    closer = head[0]
+    text = request.prefix + generated
+    opener_indent = _opener_line_indent(text, closer)
+    if opener_indent is None:
+        return False
+    gap = suffix[: len(suffix) - len(head)]
+    if "\n" not in gap:
+        return True
+    line_start = suffix.rfind("\n", 0, len(gap)) + 1
+    return indent_width(suffix[line_start:]) == opener_indent
 
 
 def _single_line_cut(text: str, final: bool) -> int | None:

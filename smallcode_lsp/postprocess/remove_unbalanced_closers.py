@@ -42,7 +42,11 @@ def make(config: FilterConfig) -> Filter:
         if tail.strip(" \t\n;,)]}"):
             return text
         closers = "".join(ch for ch in tail if ch in CLOSERS)
-        after = "".join(ch for ch in ctx.request.suffix[: len(tail) * 4 + 64] if ch in CLOSERS)
+        # Only closers right after the cursor on its line count: a `)` on a later line closes
+        # something else (block closers on later lines are limit_to_block's business).
+        rest = ctx.line_suffix
+        run = rest[: len(rest) - len(rest.lstrip(" \t;,)]}"))]
+        after = "".join(ch for ch in run if ch in CLOSERS)
         # Extra closers beyond the suffix's own are stray too: the completion overshot.
         if after.startswith(closers) or (after and closers.startswith(after)):
             log.debug("remove_unbalanced_closers: %r already follows the cursor", closers)
