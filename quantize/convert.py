@@ -117,6 +117,9 @@ def convert(
             read, fim = write_float_gguf(ckpt, arch, plan, base, base_type, progress)
             quantize_file(base, tmp, make_recipe(type_name, recipe, arch.n_layer))
         os.replace(tmp, out)
+    except OSError as e:
+        # Disk full / size limit / permissions: say which output, and that nothing is left.
+        raise OSError(e.errno, f"writing {out} failed ({e.strerror or e}); no file left") from e
     finally:
         for p in (tmp, base):
             p.unlink(missing_ok=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from quantize.recipes import Recipe
 
@@ -13,10 +15,23 @@ class QuantizeError(RuntimeError):
     """llama_model_quantize returned non-zero."""
 
 
-def quantize_file(src: Path, dst: Path, recipe: Recipe, nthread: int = 0) -> None:
+def quantize_file(
+    src: Path, dst: Path, recipe: Recipe, nthread: int = 0, verbose: bool = False
+) -> None:
     """Quantize GGUF `src` (F32/F16/BF16) into `dst` following `recipe`."""
-    from llama_cpp import llama_cpp as C  # imported late: loading libllama takes a moment
+    from llama_cpp import _logger  # imported late: loading libllama takes a moment
+    from llama_cpp import llama_cpp as C
 
+    # llama.cpp logs one line per tensor (and one per override) through this logger.
+    level = _logger.logger.level
+    _logger.logger.setLevel(logging.INFO if verbose else logging.ERROR)
+    try:
+        _quantize(C, src, dst, recipe, nthread)
+    finally:
+        _logger.logger.setLevel(level)
+
+
+def _quantize(C: Any, src: Path, dst: Path, recipe: Recipe, nthread: int) -> None:
     params = C.llama_model_quantize_default_params()
     params.ftype = recipe.ftype
     params.nthread = nthread or os.cpu_count() or 1

@@ -37,7 +37,7 @@ print("hello world", os.path.join("a", "b"))
 """
 
 
-def build_tokenizer(out: Path, vocab_size: int = 320) -> int:
+def build_tokenizer(out: Path, vocab_size: int = 314) -> int:
     """Train and save tokenizer.json + tokenizer_config.json; return the tokenizer's size."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 

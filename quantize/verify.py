@@ -88,12 +88,12 @@ def llama_logits(llm: Any, seqs: Sequence[Sequence[int]]) -> list[np.ndarray]:
     return out
 
 
-def hf_logits(ckpt: Path, seqs: Sequence[Sequence[int]]) -> list[np.ndarray]:
-    """Reference logits from transformers (float32, CPU)."""
+def hf_logits(ckpt: Path, seqs: Sequence[Sequence[int]], **config: Any) -> list[np.ndarray]:
+    """Reference logits from transformers (float32, CPU); `config` overrides config.json."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(str(ckpt), dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(str(ckpt), dtype=torch.float32, **config)
     model.eval()
     out = []
     with torch.no_grad():

@@ -47,20 +47,23 @@ def test_f32_logits_match_transformers(
     r = compare(ref, got)
     assert r.positions == sum(len(s) for s in seqs) >= 60
     # F32 end to end: differences are float rounding only (different matmul order).
-    assert r.max_abs < 2e-3, r.line()
+    assert r.max_abs < 5e-3 and r.mean_abs < 5e-4, r.line()
     assert r.top1 == 1.0, r.line()
-    assert r.kl_max < 1e-6, r.line()
+    assert r.kl_max < 1e-5, r.line()
 
 
 @pytest.mark.parametrize("arch", ["qwen3moe", "mixtral", "deepseek2"])
-@pytest.mark.parametrize(("type_name", "kl_bound"), [("F16", 1e-4), ("BF16", 2e-3), ("Q8_0", 2e-3)])
+@pytest.mark.parametrize(
+    ("type_name", "top1", "kl_bound"),
+    [("F16", 0.95, 1e-4), ("BF16", 0.9, 2e-3), ("Q8_0", 0.9, 2e-3)],
+)
 def test_lower_precision_close_to_transformers(
-    arch: str, type_name: str, kl_bound: float, gguf_file: Callable[..., Path],
+    arch: str, type_name: str, top1: float, kl_bound: float, gguf_file: Callable[..., Path],
     reference: Callable,
 ) -> None:
     seqs, ref = reference(arch)
     llm = open_llama(gguf_file(arch, type_name))
     r = compare(ref, llama_logits(llm, seqs))
     llm.close()
-    assert r.top1 >= 0.95, r.line()
+    assert r.top1 >= top1, r.line()
     assert r.kl_mean < kl_bound, r.line()
