@@ -10,14 +10,19 @@ import logging
 import re
 from dataclasses import dataclass
 
+from smallcode_lsp.context.brackets import (
+    CLOSERS,
+    bracket_depths,
+    first_unmatched_closer,
+    indent_width,
+    opener_line_indent,
+)
 from smallcode_lsp.context.document import ParsedDocument, error_score
 from smallcode_lsp.languages import language_key
 from smallcode_lsp.types import CompletionRequest
 
 log = logging.getLogger("smallcode_lsp.context")
 
-OPENERS, CLOSERS = "([{", ")]}"
-PAIRS = dict(zip(CLOSERS, OPENERS, strict=True))
 _PY_BLOCK = re.compile(
     r"^\s*(async\s+)?(def|class|if|elif|else|for|while|with|try|except|finally|match|case)\b.*:$"
 )
@@ -45,12 +50,6 @@ class Shape:
     kind: str = "line"
     block_indent: int = 0
     reason: str = ""
-
-
-def indent_width(line: str) -> int:
-    """Columns of leading whitespace (a tab counts 4: only compared within one file)."""
-    stripped = line.lstrip(" \t")
-    return len(line[: len(line) - len(stripped)].expandtabs(4))
 
 
 def _opens_block(line: str, key: str | None) -> bool:
@@ -116,28 +115,6 @@ def decide_shape(request: CompletionRequest, parsed: ParsedDocument | None) -> S
     if nxt is not None and indent_width(nxt) >= width and nxt.strip()[:1] not in CLOSERS:
         return Shape(False, indent, "statement", width, "between statements")
     return Shape(False, indent, "block", width, "end of a body")
-
-
-def _bracket_depths(text: str) -> tuple[int, int]:
-    """(final depth, lowest depth) of ()[]{} in `text`, skipping simple string literals."""
-    depth = low = 0
-    quote = ""
-    prev = ""
-    for ch in text:
-        if quote:
-            if ch == quote and prev != "\\":
-                quote = ""
-        elif ch in "\"'`":
-            quote = ch
-        elif ch in OPENERS:
-            depth += 1
-        elif ch in CLOSERS:
-            depth -= 1
-            low = min(low, depth)
-        elif ch == "\n":
-            quote = ""  # unterminated quote: do not let it swallow the rest
-        prev = ch
-    return depth, low
 
 
 class SyntaxStopper:
@@ -220,10 +197,10 @@ class SyntaxStopper:
         self, generated: str, pos: int, nl: int, line: str, first: bool, final: bool
     ) -> int | None:
         shape = self.shape
-        depth, low = _bracket_depths(generated[:nl])
+        depth, low = bracket_depths(generated[:nl])
         if low < 0:
             # Closed a bracket opened before the cursor: the enclosing node is complete.
-            closer_at = _first_unmatched_closer(generated[:nl])
+            closer_at = first_unmatched_closer(generated[:nl])
             if closer_present(self.request, generated[:closer_at]):
                 keep = generated[pos:closer_at]
                 return closer_at if keep.strip() else max(0, pos - 1)
@@ -244,26 +221,6 @@ class SyntaxStopper:
         return None
 
 
-def _opener_line_indent(text: str, closer: str) -> int | None:
-    """Indentation of the line holding the unmatched opener that `closer` would close at the
-    end of `text` (a backward bracket scan over the last 20k chars; strings not skipped)."""
-    depth = 0
-    want = PAIRS[closer]
-    stop = max(0, len(text) - 20_000)
-    for i in range(len(text) - 1, stop - 1, -1):
-        ch = text[i]
-        if ch in CLOSERS:
-            depth += 1
-        elif ch in OPENERS:
-            if depth == 0:
-                if ch != want:
-                    return None
-                start = text.rfind("\n", 0, i) + 1
-                return indent_width(text[start:i])
-            depth -= 1
-    return None
-
-
 def closer_present(request: CompletionRequest, generated: str) -> bool:
     """Would a closer generated after `generated` duplicate one already in the suffix?
 
@@ -277,7 +234,7 @@ def closer_present(request: CompletionRequest, generated: str) -> bool:
         return False
     closer = head[0]
     text = request.prefix + generated
-    opener_indent = _opener_line_indent(text, closer)
+    opener_indent = opener_line_indent(text, closer)
     if opener_indent is None:
         return False
     gap = suffix[: len(suffix) - len(head)]
@@ -299,23 +256,3 @@ def _single_line_cut(text: str, final: bool) -> int | None:
     if second >= 0:
         return second if text[nl + 1 : second].strip() else nl
     return len(text) if final else None
-
-
-def _first_unmatched_closer(text: str) -> int:
-    depth = 0
-    quote = ""
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote and (i == 0 or text[i - 1] != "\\"):
-                quote = ""
-        elif ch in "\"'`":
-            quote = ch
-        elif ch in OPENERS:
-            depth += 1
-        elif ch in CLOSERS:
-            depth -= 1
-            if depth < 0:
-                return i
-        elif ch == "\n":
-            quote = ""
-    return len(text) - 1

@@ -3,7 +3,7 @@ the cursor when the text after the cursor already has them: `foo(|)` + `a, b)` -
 
 from __future__ import annotations
 
-from smallcode_lsp.context.shaping import CLOSERS, OPENERS, PAIRS
+from smallcode_lsp.context.brackets import CLOSERS, OPENERS, PAIRS
 from smallcode_lsp.postprocess.base import Filter, FilterConfig, FilterContext, guarded, log
 
 
