@@ -7,7 +7,6 @@ callable, so the CLI can run the same tasks through the pipeline with context/sh
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import time
@@ -213,6 +212,16 @@ def _aggregate(rows: list[dict]) -> dict:
     }
 
 
-def describe(root: str) -> str:
-    """One line naming the evaluated tree (for reports)."""
-    return os.path.basename(os.path.abspath(root)) or root
+def format_table(results: dict[str, dict]) -> str:
+    """Markdown table comparing named runs (e.g. {"context+shaping": r1, "prefix/suffix": r2})."""
+    head = "| run | kind | tasks | exact | edit sim | syntax ok | empty | p50 ms | p95 ms |"
+    rows = [head, "|" + "---|" * 9]
+    for name, res in results.items():
+        parts = [("all", res), *sorted(res.get("by_kind", {}).items())]
+        for kind, r in parts:
+            rows.append(
+                f"| {name} | {kind} | {r['tasks']} | {r['exact_match']:.1%} "
+                f"| {r['edit_similarity']:.3f} | {r['syntax_valid']:.1%} | {r['empty']:.1%} "
+                f"| {r['latency_ms_p50']:.0f} | {r['latency_ms_p95']:.0f} |"
+            )
+    return "\n".join(rows)

@@ -11,5 +11,8 @@ Wiring (server / pipeline):
     shape   = shaping.decide_shape(req, doc)
     stopper = shaping.SyntaxStopper(req, doc, shape)      # stopper.check is a StopRule
     text    = postprocess.chain.postprocess(generated, req, doc, shape)
+  The pipeline runs on the engine thread while didChange edits the document: hand it
+  doc.copy() (copies the tree reference-counted, O(1)) taken together with the snapshot.
+- recent ring: add on didOpen / didSave / when the cursor jumps far, not every keystroke.
 - snippets text for the prompt: repo_format.render_snippets(parts.snippets, ...)
 """

@@ -120,7 +120,9 @@ def decide_shape(request: CompletionRequest, parsed: ParsedDocument | None) -> S
 class SyntaxStopper:
     """Per-token stop rule: `check(generated)` returns a cut index or None (keep going)."""
 
-    def __init__(self, request: CompletionRequest, parsed: ParsedDocument | None, shape: Shape):
+    def __init__(
+        self, request: CompletionRequest, parsed: ParsedDocument | None, shape: Shape
+    ) -> None:
         self.request = request
         self.shape = shape
         self._lines_done = 0  # generated lines already judged (dedent/bracket rules)

@@ -18,7 +18,7 @@ from smallcode_lsp.workspace.symbols import Symbol, extract_symbols
 log = logging.getLogger("smallcode_lsp.workspace")
 
 MAX_FILES = 20_000
-MAX_SYMBOLS = 300_000
+MAX_SYMBOLS = 100_000  # ~0.5 KB each (signature + doc line): tens of MB at worst
 MAX_SYMBOLS_PER_FILE = 2_000
 
 

@@ -9,6 +9,7 @@ from smallcode_lsp.evaluate import (
     build_tasks,
     edit_similarity,
     exact_match,
+    format_table,
     run_eval,
     syntax_valid,
 )
@@ -69,3 +70,11 @@ def test_task_request_is_a_completion_request() -> None:
     t = FimTask("/x/a.py", "python", "x = \n", 4, "1", "line")
     req = t.request()
     assert req.prefix == "x = " and req.document.language_id == "python"
+
+
+def test_format_table() -> None:
+    tasks = build_tasks(str(FIXTURES), limit=6, seed=2)
+    res = run_eval(tasks, lambda req: "")
+    table = format_table({"off": res})
+    assert table.splitlines()[0].startswith("| run | kind |")
+    assert "| off | all | 6 | 0.0% |" in table
