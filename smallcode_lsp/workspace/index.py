@@ -50,12 +50,13 @@ class WorkspaceIndex:
     def stop(self) -> None:
         """Stop scanning and watching; safe to call twice."""
         self._stopped.set()
+        # Join first: the scan thread is what starts the watcher, so only then is it known.
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
         watcher = self._watcher
         if watcher is not None:
             watcher.stop()  # type: ignore[attr-defined]
             self._watcher = None
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
 
     def _scan(self) -> None:
         began = time.monotonic()

@@ -172,3 +172,16 @@ def test_live_gitignore_change(live: tuple[WorkspaceIndex, Path]) -> None:
     (root / "kept.py").write_text("def kept_one():\n    pass\n")
     assert wait_until(lambda: bool(idx.lookup("kept_one")))
     assert idx.lookup("scratch_only") == []
+
+
+def test_start_is_non_blocking_and_stop_is_idempotent(tmp_path: Path) -> None:
+    for i in range(30):
+        shutil.copy(FIXTURES / "py_stdlib/textwrap.py", tmp_path / f"t{i}.py")
+    idx = WorkspaceIndex([str(tmp_path), str(tmp_path / "missing")])
+    began = time.monotonic()
+    idx.start()
+    assert time.monotonic() - began < 0.2  # the first completion must not wait for the scan
+    assert idx.ready.wait(10)
+    assert len(idx.lookup("TextWrapper")) == 30
+    idx.stop()
+    idx.stop()
