@@ -162,6 +162,14 @@ def test_tab_accepts_the_ghost_text(editor: Editor) -> None:
     # The item's command reached the server (workspace/executeCommand smallcode.accepted).
     editor.wait("the accept count", lambda: editor.status()["acceptance"]["accepted"] >= 1)
 
+    # :checkhealth smallcode sees the server, the client and the loaded model.
+    editor.nvim.input("<Esc>")
+    editor.nvim.command("checkhealth smallcode")
+    report = "\n".join(editor.nvim.current.buffer[:])
+    assert "server found" in report, report
+    assert "attached to this buffer" in report or "server state: ready" in report, report
+    assert "ERROR" not in report, report
+
 
 def test_accept_word_then_line(editor: Editor) -> None:
     typed = "if n < 2:"
@@ -175,7 +183,18 @@ def test_accept_word_then_line(editor: Editor) -> None:
         "the partial accept",
         lambda: (s := editor.status())["acceptance"]["partiallyAccepted"] >= 1 and s,
     )
-    assert status["acceptance"]["acceptedChars"] >= len(typed) + len(word)
+    # acceptedLength counts from the item's range start, so at least the word itself.
+    assert status["acceptance"]["acceptedChars"] >= len(word)
+
+    # The rest of the suggestion (kept, or asked for again) and then one line of it.
+    rest = editor.wait(
+        "ghost text after the word", lambda: editor.ghost().strip() and editor.ghost()
+    )
+    middle = editor.text()
+    line = editor.lua("return require('smallcode.util').next_line(...)", rest)
+    editor.nvim.input("<M-l>")
+    editor.wait("the line", lambda: editor.text() != middle)
+    assert editor.text() == middle + line
 
 
 def test_escape_clears_the_ghost_text(editor: Editor) -> None:
@@ -183,11 +202,3 @@ def test_escape_clears_the_ghost_text(editor: Editor) -> None:
     editor.nvim.input("<Esc>")
     editor.wait("the ghost text to go", lambda: editor.ghost() == "" or None)
     assert editor.text() == PROMPT + "if n < 2:"
-
-
-def test_checkhealth(editor: Editor) -> None:
-    editor.nvim.command("checkhealth smallcode")
-    report = "\n".join(editor.nvim.current.buffer[:])
-    assert "server found" in report
-    assert "attached" not in report or "client" in report
-    assert "ERROR" not in report
