@@ -167,7 +167,8 @@ def test_tab_accepts_the_ghost_text(editor: Editor) -> None:
     editor.nvim.command("checkhealth smallcode")
     report = "\n".join(editor.nvim.current.buffer[:])
     assert "server found" in report, report
-    assert "attached to this buffer" in report or "server state: ready" in report, report
+    assert "attached to 1 buffer(s)" in report, report
+    assert "server state: ready" in report, report
     assert "ERROR" not in report, report
 
 

@@ -59,13 +59,24 @@ function M.check()
     health.warn('no smallcode client running', { 'Open a file; check :lua vim.print(vim.lsp.get_log_path()) for start errors' })
     return
   end
-  local attached = vim.lsp.get_clients({ name = 'smallcode', bufnr = vim.api.nvim_get_current_buf() })[1]
-  if attached then
-    health.ok(('client %d attached to this buffer'):format(attached.id))
-  else
-    health.warn('client running but not attached to this buffer', { 'Check setup{ filetypes = ... } and server.disabledLanguages' })
+  -- :checkhealth runs in its own buffer, so count the buffers each client serves.
+  for _, client in ipairs(clients) do
+    local n = vim.tbl_count(client.attached_buffers or {})
+    if n > 0 then
+      health.ok(('client %d attached to %d buffer(s), root %s'):format(client.id, n, tostring(client.root_dir)))
+    else
+      health.warn(('client %d is running but attached to no buffer'):format(client.id),
+        { 'Check setup{ filetypes = ... } and server.disabledLanguages' })
+    end
   end
-  local status = require('smallcode.status').by_client[clients[1].id]
+  local client = clients[1]
+  local ok, resp = pcall(function()
+    if vim.fn.has('nvim-0.11') == 1 then
+      return client:request_sync('smallcode/status', vim.empty_dict(), 2000)
+    end
+    return client.request_sync('smallcode/status', vim.empty_dict(), 2000)
+  end)
+  local status = ok and resp and resp.result or require('smallcode.status').by_client[client.id]
   if status then
     if status.state == 'error' then
       health.error('server error: ' .. tostring(status.error), { 'Check server.model and :Smallcode log' })
