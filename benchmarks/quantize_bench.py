@@ -48,6 +48,13 @@ def throughput(work: Path) -> dict[str, float]:
     print(f"F16 conversion: {row['checkpoint_mib']:.0f} MiB checkpoint (largest stacked tensor "
           f"{row['largest_tensor_mib']:.0f} MiB) in {secs:.2f} s = {row['mb_per_s']:.0f} MiB/s, "
           f"peak RSS {row['peak_rss_mib']:.0f} MiB")
+    # Quantized: F16 base written by us, then llama.cpp's quantizer (it holds tensors in RAM
+    # up to its own max_buf_size, so its peak is llama.cpp's, not ours).
+    qsecs, qrss = _timed_convert(src, work / "big-q4.gguf", "Q4_K_M", "expert-aware")
+    row.update(q4_k_m_seconds=qsecs, q4_k_m_mb_per_s=total / MB / qsecs,
+               q4_k_m_peak_rss_mib=qrss / MB)
+    print(f"Q4_K_M expert-aware conversion: {qsecs:.2f} s = {total / MB / qsecs:.0f} MiB/s, "
+          f"peak RSS {qrss / MB:.0f} MiB")
     return row
 
 

@@ -22,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--recipe", default="expert-aware", choices=["expert-aware", "uniform"])
     c.add_argument("--force", action="store_true", help="overwrite an existing output")
     c.add_argument("--no-progress", action="store_true")
+    c.add_argument("--verbose", action="store_true", help="show llama.cpp's per-tensor log")
     v = sub.add_parser("verify", help="compare a GGUF's logits with a reference")
     v.add_argument("gguf", type=Path)
     g = v.add_mutually_exclusive_group(required=True)
@@ -38,7 +39,7 @@ def _run(args: argparse.Namespace) -> int:
 
         res = convert(
             args.checkpoint, args.output, args.type, args.recipe, args.force,
-            progress=not args.no_progress,
+            progress=not args.no_progress, verbose=args.verbose,
         )
         print(f"wrote {res.path} ({res.n_tensors} tensors); FIM ids: {res.fim_ids or 'none'}")
         return 0

@@ -95,7 +95,7 @@ def write_float_gguf(
 
 def convert(
     src: Path, out: Path, type_name: str = "F16", recipe: str = "expert-aware",
-    force: bool = False, progress: bool = True,
+    force: bool = False, progress: bool = True, verbose: bool = False,
 ) -> Result:
     """Convert checkpoint `src` to `out` at `type_name`; nothing is left at `out` on failure."""
     if type_name not in FTYPES:
@@ -115,7 +115,8 @@ def convert(
             # K-quants exist only in llama.cpp: write a lossless-enough base, then quantize.
             base_type = "BF16" if ckpt.source_dtypes == {"BF16"} else "F16"
             read, fim = write_float_gguf(ckpt, arch, plan, base, base_type, progress)
-            quantize_file(base, tmp, make_recipe(type_name, recipe, arch.n_layer))
+            quantize_file(base, tmp, make_recipe(type_name, recipe, arch.n_layer),
+                          verbose=verbose)
         os.replace(tmp, out)
     except OSError as e:
         # Disk full / size limit / permissions: say which output, and that nothing is left.

@@ -22,9 +22,11 @@ def quantize_file(
     from llama_cpp import _logger  # imported late: loading libllama takes a moment
     from llama_cpp import llama_cpp as C
 
-    # llama.cpp logs one line per tensor (and one per override) through this logger.
+    # llama.cpp logs one line per tensor (and one per override) through this logger. Its
+    # ggml-level -> logging-level table is stale in 0.3.36 (WARN maps to ERROR), so silence
+    # everything; failures still surface as the return code.
     level = _logger.logger.level
-    _logger.logger.setLevel(logging.INFO if verbose else logging.ERROR)
+    _logger.logger.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
     try:
         _quantize(C, src, dst, recipe, nthread)
     finally:

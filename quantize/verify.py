@@ -92,7 +92,9 @@ def hf_logits(ckpt: Path, seqs: Sequence[Sequence[int]], **config: Any) -> list[
     """Reference logits from transformers (float32, CPU); `config` overrides config.json."""
     import torch
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # keep verify's stdout to the report
     model = AutoModelForCausalLM.from_pretrained(str(ckpt), dtype=torch.float32, **config)
     model.eval()
     out = []
