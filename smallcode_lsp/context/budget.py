@@ -1,12 +1,32 @@
-"""Cutting prefix/suffix at line boundaries to fit a token budget (exact, with the model's
-tokenizer, but with few tokenizer calls: binary search over a bounded window of lines)."""
+"""Cutting prefix/suffix at line boundaries to fit a token budget.
+
+Counts are exact (the model's tokenizer) but tokenizers are slow on long text (~5 us/char for
+a 262k-vocab SentencePiece), so the window is found with a few counts of window-sized text:
+a guess from the tokens/char ratio, corrected once or twice (secant steps), and, while typing,
+the previous window start is simply re-checked (one count, and a stable KV-cache prefix).
+"""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 
-STRIDE = 8  # prefix window starts snap to multiples of this many lines: KV-cache prefix reuse
+STRIDE = 8  # prefix window starts snap to line numbers that are multiples of this
 MAX_CHARS_PER_TOKEN = 12  # no tokenizer packs more; bounds the text handed to the tokenizer
+SLACK = 0.1  # a window using at least 90% of its budget is good enough: keep it
+MAX_STEPS = 6
+DEFAULT_RATIO = 0.3  # tokens per char for code, before the first measurement
+
+
+def _line_starts(text: str, begin: int) -> list[int]:
+    """Offsets of line starts at or after `begin` (the last line's start when none is)."""
+    i = begin if begin == 0 or text[begin - 1] == "\n" else text.find("\n", begin) + 1
+    if i == 0 and begin > 0:
+        return [text.rfind("\n") + 1]
+    starts = [i]
+    while (i := text.find("\n", i) + 1) > 0:
+        starts.append(i)
+    return starts
 
 
 def _cut_chars_left(text: str, budget: int, count: Callable[[str], int]) -> str:
@@ -21,61 +41,101 @@ def _cut_chars_left(text: str, budget: int, count: Callable[[str], int]) -> str:
     return text[lo:]
 
 
-def fit_prefix(prefix: str, budget: int, count: Callable[[str], int]) -> tuple[str, int]:
-    """(kept tail of `prefix`, str offset where it starts) within `budget` tokens.
-
-    Whole lines are dropped from the top; the start line snaps to a multiple of STRIDE so the
-    window (and the model's cached prefix) stays put while the user types.
-    """
-    if budget <= 0:
-        return "", len(prefix)
-    if len(prefix) <= budget * MAX_CHARS_PER_TOKEN and count(prefix) <= budget:
-        return prefix, 0
-    # Never consider windows longer than MAX_CHARS_PER_TOKEN * budget characters, so the
-    # line scan and the tokenizer calls cost O(budget), not O(file).
-    limit = max(0, len(prefix) - budget * MAX_CHARS_PER_TOKEN)
-    starts = _line_starts(prefix, limit)
+def _index_for_chars(starts: list[int], end: int, chars: float) -> int:
+    """Index of the first line start leaving at most `chars` characters before `end`."""
+    target = end - chars
     lo, hi = 0, len(starts) - 1
-    # Smallest line index k in [lo, hi] whose tail fits; the last line alone may not fit.
-    if count(prefix[starts[hi] :]) > budget:
-        tail = _cut_chars_left(prefix[starts[hi] :], budget, count)
-        return tail, len(prefix) - len(tail)
     while lo < hi:
         mid = (lo + hi) // 2
-        if count(prefix[starts[mid] :]) <= budget:
+        if starts[mid] >= target:
             hi = mid
         else:
             lo = mid + 1
-    # Snap to an absolute line number that is a multiple of STRIDE (start of window moves
-    # in steps of STRIDE lines, not on every keystroke).
+    return lo
+
+
+def fit_prefix(
+    prefix: str,
+    budget: int,
+    count: Callable[[str], int],
+    hint: int | None = None,
+    ratio: float = DEFAULT_RATIO,
+) -> tuple[str, int, int]:
+    """(window, start offset, tokens): the longest whole-line tail of `prefix` within `budget`.
+
+    `hint` is the previous window start: kept when it still fits and fills the budget well.
+    """
+    if budget <= 0:
+        return "", len(prefix), 0
+    if len(prefix) * ratio * 0.5 <= budget or len(prefix) <= budget:
+        n = count(prefix)  # probably fits whole: one count settles it
+        if n <= budget:
+            return prefix, 0, n
+        ratio = n / max(1, len(prefix))
+    if hint is not None and 0 < hint <= len(prefix) and prefix[hint - 1] == "\n":
+        n = count(prefix[hint:])
+        if (1 - SLACK) * budget <= n <= budget:
+            return prefix[hint:], hint, n
+        ratio = n / max(1, len(prefix) - hint) if n else ratio
+    limit = max(0, len(prefix) - budget * MAX_CHARS_PER_TOKEN)
+    starts = _line_starts(prefix, limit)
+    last = len(starts) - 1
+    best: tuple[int, int] | None = None  # (index, tokens) of the longest fitting window seen
+    tried: set[int] = set()
+    k = _index_for_chars(starts, len(prefix), budget * (1 - SLACK / 2) / ratio)
+    for _ in range(MAX_STEPS):
+        if k in tried:
+            break
+        tried.add(k)
+        n = count(prefix[starts[k] :])
+        chars = max(1, len(prefix) - starts[k])
+        ratio = max(n / chars, 1e-3)
+        if n <= budget:
+            if best is None or k < best[0]:
+                best = (k, n)
+            if n >= (1 - SLACK) * budget or k == 0:
+                break
+            k = min(k - 1, _index_for_chars(starts, len(prefix), budget * (1 - SLACK / 2) / ratio))
+            k = max(0, k)
+        else:
+            k = max(k + 1, _index_for_chars(starts, len(prefix), budget * (1 - SLACK / 2) / ratio))
+            if k > last:
+                break
+    if best is None:
+        tail = prefix[starts[last] :]
+        if count(tail) <= budget:
+            best = (last, count(tail))
+        else:
+            cut = _cut_chars_left(tail, budget, count)
+            return cut, len(prefix) - len(cut), count(cut)
+    k, n = best
+    # Snap forward to an absolute line number that is a multiple of STRIDE: the window start
+    # (and so the model's cached prefix) then moves in steps, not on every new line.
     row0 = prefix.count("\n", 0, starts[0]) if starts[0] else 0
-    k = lo
-    while k < len(starts) - 1 and (row0 + k) % STRIDE:
-        k += 1
-    return prefix[starts[k] :], starts[k]
+    snapped = k
+    while snapped < last and (row0 + snapped) % STRIDE:
+        snapped += 1
+    if snapped != k:
+        n_snapped = count(prefix[starts[snapped] :])
+        # Small budgets cannot afford to lose up to STRIDE-1 lines: keep the exact fit then.
+        if n_snapped >= (1 - 2 * SLACK) * budget:
+            return prefix[starts[snapped] :], starts[snapped], n_snapped
+    return prefix[starts[k] :], starts[k], n
 
 
-def _line_starts(text: str, begin: int) -> list[int]:
-    """Offsets of line starts at or after `begin` (`begin` itself when it starts a line)."""
-    i = begin if begin == 0 or text[begin - 1] == "\n" else text.find("\n", begin) + 1
-    if i == 0 and begin > 0:  # no newline after begin: only the last partial line
-        return [text.rfind("\n") + 1]
-    starts = [i]
-    while True:
-        i = text.find("\n", i) + 1
-        if i == 0 or i > len(text):
-            return starts
-        starts.append(i)
-
-
-def fit_suffix(suffix: str, budget: int, count: Callable[[str], int]) -> str:
+def fit_suffix(
+    suffix: str, budget: int, count: Callable[[str], int], ratio: float = DEFAULT_RATIO
+) -> str:
     """Head of `suffix` within `budget` tokens, whole lines (the current line's rest always)."""
     if budget <= 0:
         return ""
-    if len(suffix) <= budget and count(suffix) <= budget:
-        return suffix
-    ends = [i for i, ch in enumerate(suffix) if ch == "\n"] + [len(suffix)]
-    first = ends[0]
+    if len(suffix) * ratio * 0.5 <= budget or len(suffix) <= budget:
+        n = count(suffix)
+        if n <= budget:
+            return suffix
+        ratio = n / max(1, len(suffix))
+    first = suffix.find("\n")
+    first = len(suffix) if first < 0 else first
     if count(suffix[:first]) > budget:
         head = suffix[:first]
         lo, hi = 0, len(head)
@@ -86,13 +146,31 @@ def fit_suffix(suffix: str, budget: int, count: Callable[[str], int]) -> str:
             else:
                 hi = mid - 1
         return head[:lo]
-    lo, hi = 0, len(ends) - 1
-    while hi > 0 and ends[hi] > budget * MAX_CHARS_PER_TOKEN:
-        hi -= 1
-    while lo < hi:  # largest k whose head (through line k, with its newline) fits
-        mid = (lo + hi + 1) // 2
-        if count(suffix[: ends[mid] + 1]) <= budget:
-            lo = mid
+    cap = min(len(suffix), budget * MAX_CHARS_PER_TOKEN)
+    ends = [first]  # newline offsets; window k = suffix[: ends[k] + 1]
+    while (i := suffix.find("\n", ends[-1] + 1)) >= 0 and i < cap:
+        ends.append(i)
+    last = len(ends) - 1
+
+    def k_for(ratio: float) -> int:
+        return max(0, bisect.bisect_right(ends, budget * (1 - SLACK / 2) / ratio) - 1)
+
+    best = 0  # the cursor line's rest fits (checked above)
+    k = k_for(ratio)
+    tried: set[int] = set()
+    for _ in range(MAX_STEPS):
+        if k in tried or (best and k <= best):
+            break
+        tried.add(k)
+        n = count(suffix[: ends[k] + 1])
+        ratio = max(n / (ends[k] + 1), 1e-3)
+        if n <= budget:
+            best = max(best, k)
+            if n >= (1 - SLACK) * budget or k == last:
+                break
+            k = max(k + 1, k_for(ratio))
         else:
-            hi = mid - 1
-    return suffix[: ends[lo] + 1]
+            k = min(k - 1, k_for(ratio))
+            if k <= best:
+                break
+    return suffix[: ends[best] + 1]

@@ -13,7 +13,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable
 
-from smallcode_lsp.context.budget import fit_prefix, fit_suffix
+from smallcode_lsp.context.budget import DEFAULT_RATIO, fit_prefix, fit_suffix
 from smallcode_lsp.context.document import ParsedDocument
 from smallcode_lsp.context.resolve import definition_snippets
 from smallcode_lsp.context.scope import imports_of, scope_chain
@@ -44,6 +44,8 @@ class ContextBuilder:
         self._count = count_tokens
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._last_names: dict[str, list[str]] = {}
+        self._starts: dict[str, int] = {}  # uri -> last prefix window start (kept if it fits)
+        self._ratio = DEFAULT_RATIO  # measured tokens per char of recent windows
 
     def count(self, text: str) -> int:
         """count_tokens with a small LRU: the same snippets are counted on every keystroke."""
@@ -74,19 +76,30 @@ class ContextBuilder:
             parsed = ParsedDocument(snap.text, snap.language_id, snap.path)
         rel = self.relative(snap.path) or snap.uri.rsplit("/", 1)[-1]
         prefix = request.prefix
-        suffix = fit_suffix(request.suffix, suffix_budget_tokens, self.count)
-        full = self.count(prefix) if len(prefix) < budget_tokens * 12 else budget_tokens + 1
-        reserved = min(full, budget_tokens - int(budget_tokens * SNIPPET_SHARE))
-        window, start = fit_prefix(prefix, reserved, self.count)
+        suffix = fit_suffix(request.suffix, suffix_budget_tokens, self.count, self._ratio)
+        # Where the prefix window will roughly start, from the measured tokens/char ratio:
+        # enough to decide which scope headers and imports fall outside it (no tokenizer call).
+        share = budget_tokens - int(budget_tokens * SNIPPET_SHARE)
+        guess = max(0, len(prefix) - int(share / self._ratio))
+        start_guess = 0 if guess == 0 else prefix.find("\n", guess) + 1 or len(prefix)
         try:
-            candidates = self._candidates(request, parsed, rel, start, window + suffix)
+            candidates = self._candidates(
+                request, parsed, rel, start_guess, prefix[start_guess:] + suffix
+            )
         except Exception:  # context is an optimisation: never fail the completion over it
             log.exception("context: snippet collection failed")
             candidates = []
-        chosen, used = self._pack(candidates, budget_tokens - self.count(window))
-        if start > 0 and used < budget_tokens - reserved:
-            # Unused snippet budget goes back to the prefix (deterministic given the snippets).
-            window, start = fit_prefix(prefix, budget_tokens - used, self.count)
+        prefix_guess = int((len(prefix) - start_guess) * self._ratio)
+        chosen, used = self._pack(candidates, budget_tokens - min(prefix_guess, share))
+        key = snap.uri
+        window, start, n = fit_prefix(
+            prefix, budget_tokens - used, self.count, self._starts.get(key), self._ratio
+        )
+        self._starts[key] = start
+        if len(self._starts) > 64:
+            self._starts.pop(next(iter(self._starts)))
+        if len(window) > 256:
+            self._ratio = max(0.05, n / len(window))
         ring = {c.text: i for i, c in enumerate(self.recent.chunks())} if self.recent else {}
 
         def order(s: ContextSnippet) -> tuple[int, str, int, str]:

@@ -2,50 +2,83 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
-from smallcode_lsp.context.budget import STRIDE, fit_prefix, fit_suffix
+import pytest
+
+from smallcode_lsp.context.budget import SLACK, STRIDE, fit_prefix, fit_suffix
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 TEXT = (FIXTURES / "py_json/json/encoder.py").read_text()
 
 
 class Counter:
+    """A fake tokenizer with uneven density (like BPE: long identifiers cost more per char)."""
+
     def __init__(self) -> None:
         self.calls = 0
+        self.chars = 0
 
     def __call__(self, text: str) -> int:
         self.calls += 1
-        return (len(text) + 3) // 4
+        self.chars += len(text)
+        return (len(text) + 3) // 4 + text.count("_") + text.count("\n")
 
 
-def test_prefix_fits_on_a_stride_line_and_few_calls() -> None:
+@pytest.mark.parametrize("budget", [50, 200, 500, 1200, 2500])
+def test_prefix_fits_whole_lines_on_a_stride_with_few_calls(budget: int) -> None:
     count = Counter()
     prefix = TEXT[: TEXT.index("def iterencode(self, o, _one_shot=False):")]
-    window, start = fit_prefix(prefix, 500, count)
-    assert count(window) <= 500 and prefix[start:] == window
+    window, start, n = fit_prefix(prefix, budget, count)
+    assert n == count(window) <= budget and prefix[start:] == window
     assert start == 0 or prefix[start - 1] == "\n"
-    assert prefix.count("\n", 0, start) % STRIDE == 0
-    assert count.calls < 20  # binary search, not one call per line
+    if budget >= 1200:  # small budgets keep the exact fit rather than lose a stride
+        assert start == 0 or prefix.count("\n", 0, start) % STRIDE == 0
+    # Good use of the budget: one stride earlier would be past the SLACK margin.
+    if start > 0:
+        earlier = prefix.rfind("\n", 0, start - 1)
+        for _ in range(STRIDE - 1):
+            earlier = prefix.rfind("\n", 0, earlier)
+        assert count(prefix[earlier + 1 :]) > budget * (1 - SLACK)
+    assert count.calls <= 12
 
 
-def test_prefix_start_stays_while_typing() -> None:
+def test_prefix_hint_keeps_the_start_while_typing() -> None:
     count = Counter()
     base = TEXT[: TEXT.index("    def encode(self, o):")]
-    starts = {fit_prefix(base + "    def enc"[:i], 400, count)[1] for i in range(1, 12)}
-    assert len(starts) == 1
+    _, start, _ = fit_prefix(base, 400, count)
+    starts = set()
+    calls = count.calls
+    for i in range(1, 12):
+        _, s, _ = fit_prefix(base + "    def enc"[:i], 400, count, hint=start)
+        starts.add(s)
+    assert starts == {start}
+    assert count.calls - calls == 11  # one count per keystroke
 
 
 def test_minified_single_line_is_cut_by_characters() -> None:
     count = Counter()
-    window, start = fit_prefix("x" * 10_000, 100, count)
-    assert count(window) <= 100 and start > 0
+    window, start, n = fit_prefix("x" * 10_000, 100, count)
+    assert n <= 100 and start > 0 and window == "x" * len(window)
 
 
-def test_suffix_whole_lines() -> None:
+@pytest.mark.parametrize("budget", [10, 60, 150, 400])
+def test_suffix_whole_lines(budget: int) -> None:
     count = Counter()
-    suffix = TEXT[TEXT.index("    def encode(self, o):") :]
-    head = fit_suffix(suffix, 120, count)
-    assert suffix.startswith(head) and head.endswith("\n") and count(head) <= 120
-    assert fit_suffix(suffix, 0, count) == ""
+    suffix = TEXT[TEXT.index("    def encode(self, o):") + 5 :]
+    head = fit_suffix(suffix, budget, count)
+    assert suffix.startswith(head) and count(head) <= budget
+    assert head.endswith("\n") or "\n" not in head
+    nxt = suffix.find("\n", len(head))
+    if head.endswith("\n") and nxt > 0:
+        assert count(suffix[: nxt + 1]) > budget * 0.9  # within SLACK of the best
+
+
+def test_suffix_edges() -> None:
+    count = Counter()
+    assert fit_suffix("abc", 0, count) == ""
     assert fit_suffix("abc", 10, count) == "abc"
+    rng = random.Random(0)
+    long_line = "".join(rng.choice("ab ") for _ in range(400))
+    assert count(fit_suffix(long_line + "\nnext\n", 20, count)) <= 20
