@@ -10,6 +10,8 @@ from typing import Any
 
 from quantize.recipes import Recipe
 
+MAX_BUF_BYTES = 512 * 1024 * 1024
+
 
 class QuantizeError(RuntimeError):
     """llama_model_quantize returned non-zero."""
@@ -37,6 +39,9 @@ def _quantize(C: Any, src: Path, dst: Path, recipe: Recipe, nthread: int) -> Non
     params = C.llama_model_quantize_default_params()
     params.ftype = recipe.ftype
     params.nthread = nthread or os.cpu_count() or 1
+    # llama.cpp keeps up to 8 GiB of rows in flight by default; cap it so quantizing stays
+    # within laptop memory (one stacked expert tensor of Qwen3-30B-A3B is ~400 MB in F16).
+    params.max_buf_size = MAX_BUF_BYTES
     if recipe.token_embd is not None:
         params.token_embedding_type = int(recipe.token_embd)
     if recipe.output is not None:

@@ -1,8 +1,8 @@
 """Target types and the expert-aware recipe: per-tensor type overrides for llama_model_quantize.
 
-In a MoE the routed experts hold almost all the bytes (Qwen3-Coder-30B-A3B: ~93%) while each
-token touches only top-k of them; everything else runs for every token. So the recipe spends
-bits where every token goes and saves them where the bytes are.
+In a MoE the routed experts hold almost all the bytes (Qwen3-Coder-30B-A3B: ~95% of the
+weights) while each token touches only top-k of them; everything else runs for every token. So
+the recipe spends bits where every token goes and saves them where the bytes are.
 """
 
 from __future__ import annotations
