@@ -82,6 +82,9 @@ class ContextBuilder:
         share = budget_tokens - int(budget_tokens * SNIPPET_SHARE)
         guess = max(0, len(prefix) - int(share / self._ratio))
         start_guess = 0 if guess == 0 else prefix.find("\n", guess) + 1 or len(prefix)
+        last = self._starts.get(snap.uri)
+        if last is not None and 0 < last <= len(prefix) and prefix[last - 1] == "\n":
+            start_guess = last  # the previous window start: stable while typing
         try:
             candidates = self._candidates(
                 request, parsed, rel, start_guess, prefix[start_guess:] + suffix
