@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--force", action="store_true", help="overwrite an existing output")
     c.add_argument("--no-progress", action="store_true")
     c.add_argument("--verbose", action="store_true", help="show llama.cpp's per-tensor log")
+    c.add_argument("--pre", help="llama.cpp pre-tokenizer name (tokenizer.ggml.pre) when the "
+                   "tokenizer.json regex is not recognised, e.g. deepseek-coder")
     v = sub.add_parser("verify", help="compare a GGUF's logits with a reference")
     v.add_argument("gguf", type=Path)
     g = v.add_mutually_exclusive_group(required=True)
@@ -39,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
 
         res = convert(
             args.checkpoint, args.output, args.type, args.recipe, args.force,
-            progress=not args.no_progress, verbose=args.verbose,
+            progress=not args.no_progress, verbose=args.verbose, pre=args.pre,
         )
         print(f"wrote {res.path} ({res.n_tensors} tensors); FIM ids: {res.fim_ids or 'none'}")
         return 0

@@ -61,7 +61,7 @@ def _tensor_type(p: Planned, float_type: Q) -> Q:
 
 def write_float_gguf(
     ckpt: Checkpoint, arch: Arch, plan: list[Planned], path: Path, float_name: str,
-    progress: bool = True,
+    progress: bool = True, pre: str | None = None,
 ) -> tuple[int, dict[str, int]]:
     """Write an F32/F16/BF16 GGUF for `plan` at `path`; return (bytes read, FIM ids)."""
     ftype, float_type = FTYPES[float_name]
@@ -70,7 +70,7 @@ def write_float_gguf(
     arch.write_metadata(w)
     w.add_file_type(ftype)
     w.add_quantization_version(GGML_QUANT_VERSION)
-    fim = write_vocab(w, ckpt.root, int(ckpt.config.get("vocab_size", 0)))
+    fim = write_vocab(w, ckpt.root, int(ckpt.config.get("vocab_size", 0)), pre)
     types = [_tensor_type(p, float_type) for p in plan]
     for p, t in zip(plan, types, strict=True):
         np_dtype = {Q.F32: np.float32, Q.F16: np.float16, Q.BF16: np.uint16}[t]
@@ -95,7 +95,7 @@ def write_float_gguf(
 
 def convert(
     src: Path, out: Path, type_name: str = "F16", recipe: str = "expert-aware",
-    force: bool = False, progress: bool = True, verbose: bool = False,
+    force: bool = False, progress: bool = True, verbose: bool = False, pre: str | None = None,
 ) -> Result:
     """Convert checkpoint `src` to `out` at `type_name`; nothing is left at `out` on failure."""
     if type_name not in FTYPES:
@@ -110,11 +110,11 @@ def convert(
     base = out.with_name(f".{out.name}.base.partial")
     try:
         if type_name in FLOAT_TYPES:
-            read, fim = write_float_gguf(ckpt, arch, plan, tmp, type_name, progress)
+            read, fim = write_float_gguf(ckpt, arch, plan, tmp, type_name, progress, pre)
         else:
             # K-quants exist only in llama.cpp: write a lossless-enough base, then quantize.
             base_type = "BF16" if ckpt.source_dtypes == {"BF16"} else "F16"
-            read, fim = write_float_gguf(ckpt, arch, plan, base, base_type, progress)
+            read, fim = write_float_gguf(ckpt, arch, plan, base, base_type, progress, pre)
             quantize_file(base, tmp, make_recipe(type_name, recipe, arch.n_layer),
                           verbose=verbose)
         os.replace(tmp, out)

@@ -32,14 +32,18 @@ def detect_pre(tok: dict[str, Any]) -> str:
             return PRE_TOKENIZERS[r]
     if not regexes and pre.get("type") == "ByteLevel" and pre.get("use_regex", True):
         return "gpt-2"  # plain GPT-2 byte-level pre-tokenization
+    shown = " / ".join(regexes) if regexes else str(pre.get("type"))
     raise CheckpointError(
-        f"tokenizer.json: pre-tokenizer {regexes or pre.get('type')!r} matches no llama.cpp "
-        "pre-tokenizer this tool knows (see quantize/gguf_names.py PRE_TOKENIZERS)"
+        f"tokenizer.json: pre-tokenizer {shown} matches no llama.cpp pre-tokenizer this tool "
+        "knows (quantize/gguf_names.py PRE_TOKENIZERS); name one with --pre"
     )
 
 
-def write_vocab(w: GGUFWriter, root: Path, vocab_size: int) -> dict[str, int]:
-    """Write the tokenizer keys; return the FIM ids written (key -> id)."""
+def write_vocab(
+    w: GGUFWriter, root: Path, vocab_size: int, pre: str | None = None
+) -> dict[str, int]:
+    """Write the tokenizer keys; return the FIM ids written (key -> id). `pre` overrides the
+    detected llama.cpp pre-tokenizer name."""
     path = root / "tokenizer.json"
     if not path.is_file():
         raise CheckpointError(f"{root}: missing tokenizer.json")
@@ -67,7 +71,7 @@ def write_vocab(w: GGUFWriter, root: Path, vocab_size: int) -> dict[str, int]:
             tokens.append(by_id[i])
             types.append(gguf.TokenType.NORMAL)
     w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre(detect_pre(tok))
+    w.add_tokenizer_pre(pre or detect_pre(tok))
     w.add_token_list(tokens)
     w.add_token_types(types)
     # SpecialVocab reads merges (both the "a b" and ["a","b"] spellings) and bos/eos/pad ids

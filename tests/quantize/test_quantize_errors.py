@@ -115,3 +115,14 @@ def test_interrupted_write_disk_full(ckpt: Path) -> None:
     assert r.returncode == 1, r.stderr
     assert "error: write failed" in r.stderr and str(out) in r.stderr, r.stderr
     assert sorted(p.name for p in ckpt.parent.iterdir()) == ["ckpt"]
+
+
+def test_unknown_pre_tokenizer_then_override(
+    ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tok = json.loads((ckpt / "tokenizer.json").read_text())
+    tok["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = r"\p{L}+|\s+"
+    (ckpt / "tokenizer.json").write_text(json.dumps(tok))
+    _fails(ckpt, capsys, "pre-tokenizer", r"\p{L}+|\s+")
+    out = ckpt.parent / "out.gguf"
+    assert main(["convert", str(ckpt), "-o", str(out), "--no-progress", "--pre", "qwen2"]) == 0
