@@ -65,20 +65,20 @@ def build_tokenizer(out: Path, vocab_size: int = 314) -> int:
 
 # Per-architecture: config class name, config kwargs, and how fused expert tensors are renamed
 # into the published per-expert layout.
-def _common(hidden: int, ff: int, layers: int, experts: int) -> dict[str, Any]:
+def _common(hidden: int, ff: int, layers: int, experts: int, tied: bool) -> dict[str, Any]:
     return dict(
         hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=256, tie_word_embeddings=False,
+        num_key_value_heads=2, max_position_embeddings=256, tie_word_embeddings=tied,
         num_experts_per_tok=2, rms_norm_eps=1e-6,
     )
 
 
 def make_config(arch: str, vocab: int, eos: int, hidden: int = 64, ff: int = 32,
-                layers: int = 2, experts: int = 4) -> Any:
+                layers: int = 2, experts: int = 4, tied: bool = False) -> Any:
     """A transformers config for a tiny model of `arch`."""
     import transformers as tf
 
-    c = _common(hidden, ff, layers, experts)
+    c = _common(hidden, ff, layers, experts, tied)
     c.update(bos_token_id=eos, eos_token_id=eos, pad_token_id=eos)
     if arch == "qwen3moe":
         return tf.Qwen3MoeConfig(vocab_size=vocab, intermediate_size=2 * ff, head_dim=hidden // 4,
@@ -172,6 +172,8 @@ def build_checkpoint(out: Path, arch: str, seed: int = 0, shards: int = 1,
             if p.ndim > 1:
                 p.normal_(0, 0.08)
     state = per_expert_state(arch, model.state_dict())
+    if cfg.tie_word_embeddings:  # as save_pretrained does: the head shares the embeddings
+        state.pop("lm_head.weight", None)
     state = {k: v.to(getattr(torch, dtype)) for k, v in state.items()}
     cfg.architectures = [type(model).__name__]
     cfg.save_pretrained(out)

@@ -53,6 +53,8 @@ class Arch:
     fused: ClassVar[Mapping[str, tuple[T, T]]] = FUSED_GATE_UP
     # HF tensors with no GGUF counterpart (recomputed by llama.cpp).
     ignore: ClassVar[tuple[str, ...]] = ("rotary_emb.inv_freq",)
+    # llama.cpp loads output.weight without falling back to token_embd for this arch.
+    output_required: ClassVar[bool] = False
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.cfg = config
@@ -166,6 +168,11 @@ class Arch:
             raise ConvertError(f"{self.gguf_arch}: unmapped tensors: {sorted(unmapped)[:10]}")
         for (bid, kind, suffix), by_xid in sorted(experts.items(), key=lambda kv: kv[0][:1]):
             out.append(self._stack(kind, bid, by_xid, suffix))
+        kinds = {p.kind: p for p in out}
+        if self.output_required and T.OUTPUT not in kinds and T.TOKEN_EMBD in kinds:
+            # Tied embeddings: write the embedding matrix a second time as the output head.
+            e = kinds[T.TOKEN_EMBD]
+            out.append(Planned(gguf_name(T.OUTPUT, None), T.OUTPUT, None, e.shape, e.load))
         return sorted(out, key=_order)
 
     def _single(self, kind: T, bid: int | None, ref: TensorRef, suffix: str) -> Planned:

@@ -14,6 +14,7 @@ class Olmoe(Qwen3Moe):
 
     gguf_arch = "olmoe"
     norm_topk = False  # llama.cpp olmoe graph: norm_w = false
+    output_required = True  # no fallback to token_embd in llama.cpp
 
     def extra_metadata(self, w: GGUFWriter) -> None:
         # OLMoE's intermediate_size *is* the expert width (no moe_intermediate_size key).

@@ -18,6 +18,7 @@ class Qwen2Moe(Qwen3Moe):
     gguf_arch = "qwen2moe"
     tables = (COMMON, QKV_BIAS, QWEN_STYLE_MOE, QWEN2_SHARED)
     norm_topk: ClassVar[bool] = False  # llama.cpp qwen2moe graph: norm_w = false
+    output_required = True  # no fallback to token_embd in llama.cpp
 
     def extra_metadata(self, w: GGUFWriter) -> None:
         super().extra_metadata(w)

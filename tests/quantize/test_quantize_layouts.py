@@ -54,3 +54,15 @@ def test_bf16_source_quantizes_via_bf16_base(tmp_path: Path) -> None:
     out = convert(ckpt, tmp_path / "q8.gguf", "Q8_0", progress=False).path
     assert GGUFReader(str(out)).get_field("general.file_type").contents() == 7
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bf16", "q8.gguf"]  # no temp left
+
+
+@pytest.mark.parametrize("arch", ["qwen2moe", "qwen3moe"])
+def test_tied_embeddings(arch: str, tmp_path: Path) -> None:
+    ckpt = tmp_path / "tied"
+    build_checkpoint(ckpt, arch, layers=1, tied=True)
+    out = convert(ckpt, tmp_path / "out.gguf", "F32", progress=False).path
+    llm = open_llama(out)  # qwen2moe has no token_embd fallback: output.weight must exist
+    seqs = [llm.tokenize(s.encode(), add_bos=False) for s in SAMPLES[:2]]
+    r = compare(hf_logits(ckpt, seqs), llama_logits(llm, seqs))
+    llm.close()
+    assert r.max_abs < 5e-3 and r.top1 == 1.0, r.line()
