@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +50,12 @@ def pick_session(text: str, chars: int) -> tuple[str, str, int]:
     lines = text.split("\n")
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if index > 40 and line.startswith("        ") and len(stripped) >= 24 and stripped[0].isalpha():
+        if (
+            index > 40
+            and line.startswith("        ")
+            and len(stripped) >= 24
+            and stripped[0].isalpha()
+        ):
             indent = line[: len(line) - len(line.lstrip())]
             before = "\n".join(lines[:index]) + "\n" + indent
             return before, stripped[:chars], index

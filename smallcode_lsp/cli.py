@@ -12,6 +12,8 @@ from smallcode_lsp.options import Settings
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    # Also accepted after the subcommand; SUPPRESS keeps the top-level value when absent.
+    parser.add_argument("--log-level", default=argparse.SUPPRESS, help="stderr log level")
     parser.add_argument("--model", help="GGUF file (default: the embedded Gemma-3-270M)")
     parser.add_argument("--n-ctx", type=int, default=Settings.n_ctx, help="context size in tokens")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: auto)")
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv or argv[0].startswith("--") and argv[0] not in ("--version", "-h", "--help"):
+    if not argv or (argv[0].startswith("--") and argv[0] not in ("--version", "-h", "--help")):
         argv = ["serve", *argv]  # `smallcode-lsp --model X` means serve
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
     command = args.command or "serve"
     if command == "serve":
         return serve(args)

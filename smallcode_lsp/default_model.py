@@ -41,5 +41,7 @@ def default_model_path() -> str:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    marker.write_text(json.dumps({"size": target.stat().st_size, "sha256": packaged.EXPECTED_SHA256}))
+    marker.write_text(
+        json.dumps({"size": target.stat().st_size, "sha256": packaged.EXPECTED_SHA256})
+    )
     return str(target)

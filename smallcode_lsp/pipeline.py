@@ -95,7 +95,9 @@ def run_completion(
     """Generate one completion for `request` (on the engine worker thread)."""
     shape = shape or decide_shape(request)
     parts = prompt_parts(request, model, settings.max_tokens)
-    fmt = PromptFormat(fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=settings.use_fim)
+    fmt = PromptFormat(
+        fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=settings.use_fim
+    )
     tokens = build_prompt(parts, fmt, model.tokenize)
     params = GenerationParams(
         max_tokens=settings.max_tokens,

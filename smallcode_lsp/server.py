@@ -37,7 +37,9 @@ DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
 class SmallcodeServer(LanguageServer):
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__(
-            "smallcode-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+            "smallcode-lsp",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
         )
         self.base_settings = settings or Settings()
         self.service: CompletionService | None = None
@@ -70,18 +72,21 @@ class SmallcodeServer(LanguageServer):
         if progress:
             try:
                 await self.work_done_progress.create_async(token)
-            except Exception:  # noqa: BLE001 - a client refusing the token only loses the bar
+            except Exception:
                 progress = False
         if progress:
             self.work_done_progress.begin(
-                token, lsp.WorkDoneProgressBegin(title="SmallCode: loading model", cancellable=False)
+                token,
+                lsp.WorkDoneProgressBegin(title="SmallCode: loading model", cancellable=False),
             )
         try:
             info = await asyncio.wrap_future(future)
             message = f"{info.name} ({info.architecture}) ready"
         except ModelLoadError as exc:
             message = f"model failed to load: {exc}"
-            self.show_error(f"SmallCode: {message}. Completions are off until the model setting is fixed.")
+            self.show_error(
+                f"SmallCode: {message}. Completions are off until the model setting is fixed."
+            )
         if progress:
             self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=message))
 

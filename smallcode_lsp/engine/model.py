@@ -16,7 +16,7 @@ from pathlib import Path
 import llama_cpp
 from llama_cpp import _internals, _logger
 
-from smallcode_lsp.engine.gguf_header import GGUFHeaderError, read_scalars
+from smallcode_lsp.engine.gguf_header import GGUFHeaderError, diagnose, read_scalars
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,8 @@ class LoadedModel:
             # LSP messages another thread writes to stdout meanwhile.
             self.model = _internals.LlamaModel(path_model=path, params=model_params, verbose=True)
         except ValueError as exc:
-            raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+            reason = diagnose(path) or "see the log for llama.cpp's reason"
+            raise ModelLoadError(f"llama.cpp could not load {path}: {reason}") from exc
         n_threads = options.n_threads or default_threads()
         ctx_params = llama_cpp.llama_context_default_params()
         ctx_params.n_ctx = options.n_ctx
@@ -144,7 +145,9 @@ class LoadedModel:
         # cutting the cached sequence back to a shared prefix can need KV entries already evicted.
         ctx_params.swa_full = True
         try:
-            self.context = _internals.LlamaContext(model=self.model, params=ctx_params, verbose=True)
+            self.context = _internals.LlamaContext(
+                model=self.model, params=ctx_params, verbose=True
+            )
         except ValueError as exc:
             self.model.close()
             raise ModelLoadError(

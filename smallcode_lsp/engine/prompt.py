@@ -57,14 +57,17 @@ class PromptFormat:
         return self.fim_active and self.fim.repo is not None and self.fim.file_sep is not None
 
 
-def render_comment_context(snippets: tuple[ContextSnippet, ...], file_path: str | None,
-                           language_id: str) -> str:
+def render_comment_context(
+    snippets: tuple[ContextSnippet, ...], file_path: str | None, language_id: str
+) -> str:
     """Snippets from other files as comment blocks headed by their paths, then the file's path."""
     mark = line_comment(language_id)
     out: list[str] = []
     for snippet in snippets:
         out.append(f"{mark} Path: {snippet.path}\n")
-        out.extend(f"{mark} {line}\n" if line else f"{mark}\n" for line in snippet.text.splitlines())
+        out.extend(
+            f"{mark} {line}\n" if line else f"{mark}\n" for line in snippet.text.splitlines()
+        )
         out.append("\n")
     if file_path:
         out.append(f"{mark} Path: {file_path}\n")
@@ -88,7 +91,7 @@ def build_prompt(parts: PromptParts, fmt: PromptFormat, tokenize: Tokenize) -> l
     context = render_comment_context(parts.snippets, parts.file_path, parts.language_id)
     if fmt.fim_active:
         assert fim.pre is not None
-        return tokens + [fim.pre] + tokenize(context) + _fim_body(parts, fim, tokenize)[1:]
+        return [*tokens, fim.pre, *tokenize(context), *_fim_body(parts, fim, tokenize)[1:]]
     return tokens + tokenize(context) + tokenize(parts.prefix)
 
 

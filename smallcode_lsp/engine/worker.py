@@ -138,7 +138,7 @@ class EngineWorker:
             return
         try:
             job.future.set_result(job.run())
-        except BaseException as exc:  # noqa: BLE001 - delivered to the awaiting handler
+        except BaseException as exc:
             if not isinstance(exc, Cancelled | NoModel | ModelLoadError):
                 log.exception("engine job failed")
             job.future.set_exception(exc)

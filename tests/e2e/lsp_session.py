@@ -29,8 +29,9 @@ def capabilities() -> lsp.ClientCapabilities:
     )
 
 
-async def initialize(client: LanguageClient, options: dict[str, Any] | None = None,
-                     root: Path | None = None) -> lsp.InitializeResult:
+async def initialize(
+    client: LanguageClient, options: dict[str, Any] | None = None, root: Path | None = None
+) -> lsp.InitializeResult:
     return await client.initialize_session(
         lsp.InitializeParams(
             capabilities=capabilities(),
@@ -75,8 +76,9 @@ def open_document(client: LanguageClient, uri: str, text: str, language: str = "
     )
 
 
-def insert_text(client: LanguageClient, uri: str, version: int, line: int, character: int,
-                text: str) -> None:
+def insert_text(
+    client: LanguageClient, uri: str, version: int, line: int, character: int, text: str
+) -> None:
     position = lsp.Position(line=line, character=character)
     client.text_document_did_change(
         lsp.DidChangeTextDocumentParams(
@@ -90,9 +92,12 @@ def insert_text(client: LanguageClient, uri: str, version: int, line: int, chara
     )
 
 
-def inline_params(uri: str, line: int, character: int,
-                  kind: lsp.InlineCompletionTriggerKind = lsp.InlineCompletionTriggerKind.Automatic,
-                  ) -> lsp.InlineCompletionParams:
+def inline_params(
+    uri: str,
+    line: int,
+    character: int,
+    kind: lsp.InlineCompletionTriggerKind = lsp.InlineCompletionTriggerKind.Automatic,
+) -> lsp.InlineCompletionParams:
     return lsp.InlineCompletionParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri),
         position=lsp.Position(line=line, character=character),
@@ -100,10 +105,13 @@ def inline_params(uri: str, line: int, character: int,
     )
 
 
-async def inline_completion(client: LanguageClient, uri: str, line: int, character: int,
-                            kind: lsp.InlineCompletionTriggerKind = (
-                                lsp.InlineCompletionTriggerKind.Automatic)
-                            ) -> lsp.InlineCompletionList | None:
+async def inline_completion(
+    client: LanguageClient,
+    uri: str,
+    line: int,
+    character: int,
+    kind: lsp.InlineCompletionTriggerKind = (lsp.InlineCompletionTriggerKind.Automatic),
+) -> lsp.InlineCompletionList | None:
     result = await client.text_document_inline_completion_async(
         inline_params(uri, line, character, kind)
     )
@@ -111,14 +119,15 @@ async def inline_completion(client: LanguageClient, uri: str, line: int, charact
     return result
 
 
-def send_inline_request(client: LanguageClient, uri: str, line: int, character: int
-                        ) -> tuple[str, asyncio.Future]:
+def send_inline_request(
+    client: LanguageClient, uri: str, line: int, character: int
+) -> tuple[str, asyncio.Future]:
     """Send a request with a known id (so a test can $/cancelRequest it)."""
     msg_id = str(uuid.uuid4())
-    future = client.protocol.send_request_async(
+    future = client.protocol.send_request(
         lsp.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(uri, line, character), msg_id=msg_id
     )
-    return msg_id, future
+    return msg_id, asyncio.wrap_future(future)
 
 
 def cancel_request(client: LanguageClient, msg_id: str) -> None:

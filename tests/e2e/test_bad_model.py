@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,6 @@ from tests.e2e.lsp_session import (
     initialize,
     inline_completion,
     open_document,
-    status,
     wait_for_state,
 )
 
@@ -50,6 +50,10 @@ async def test_bad_model_reports_and_keeps_serving(
         current = await wait_for_state(client, "error", "ready")
         assert current["state"] == "error"
         assert expected in current["error"]
+        for _ in range(100):  # the message follows the state change
+            if any(expected in m for m in error_messages(client)):
+                break
+            await asyncio.sleep(0.05)
         assert any(expected in m for m in error_messages(client))
         uri = "file:///virtual/a.py"
         open_document(client, uri, "def add(a, b):\n    ")

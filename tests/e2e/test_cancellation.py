@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+import pytest_asyncio
 import pytest_lsp
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import LanguageClient
@@ -46,7 +47,7 @@ async def wait_engine_idle(client: LanguageClient, timeout: float = 30) -> float
     return time.perf_counter() - start
 
 
-@pytest.fixture(scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def full_generation_seconds(client: LanguageClient) -> float:
     """Time of the uncancelled generation (prompt already cached after the first run)."""
     await inline_completion(client, URI, 0, len(TEXT))  # warm the KV cache

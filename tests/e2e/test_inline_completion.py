@@ -55,7 +55,12 @@ async def test_completion_in_function_body_is_sensible_code(client: LanguageClie
     uri = EXAMPLE.as_uri()
     open_document(client, uri, text)
     lines = text.split("\n")
-    line = next(i for i, l in enumerate(lines) if "Length of the circle's boundary" in l) + 1
+    line = (
+        next(
+            i for i, text_line in enumerate(lines) if "Length of the circle's boundary" in text_line
+        )
+        + 1
+    )
     assert lines[line].strip() == ""  # the empty body line the cursor sits on
     result = await inline_completion(client, uri, line, 8)
     assert result is not None and result.items, "no completion"
@@ -67,8 +72,9 @@ async def test_completion_in_function_body_is_sensible_code(client: LanguageClie
     # Sensible: not the code that follows repeated, and the file still parses with it inserted.
     following = "\n".join(lines[line + 1 :]).strip()
     assert not following.startswith(completion.strip())
-    patched = "\n".join([*lines[:line], lines[line][:8] + completion + lines[line][8:],
-                         *lines[line + 1 :]])
+    patched = "\n".join(
+        [*lines[:line], lines[line][:8] + completion + lines[line][8:], *lines[line + 1 :]]
+    )
     ast.parse(patched)
     assert "radius" in completion or "return" in completion
 
@@ -92,7 +98,12 @@ async def test_completion_on_a_standard_library_module(client: LanguageClient) -
 async def test_invoked_request_may_give_more_items(client: LanguageClient) -> None:
     uri = EXAMPLE.as_uri()
     lines = EXAMPLE.read_text().split("\n")
-    line = next(i for i, l in enumerate(lines) if "Length of the circle's boundary" in l) + 1
+    line = (
+        next(
+            i for i, text_line in enumerate(lines) if "Length of the circle's boundary" in text_line
+        )
+        + 1
+    )
     result = await inline_completion(client, uri, line, 8, lsp.InlineCompletionTriggerKind.Invoked)
     assert result is not None and 1 <= len(result.items) <= 3
     texts = [item.insert_text for item in result.items]
@@ -102,7 +113,12 @@ async def test_invoked_request_may_give_more_items(client: LanguageClient) -> No
 async def test_classic_completion_carries_the_same_suggestion(client: LanguageClient) -> None:
     uri = EXAMPLE.as_uri()
     lines = EXAMPLE.read_text().split("\n")
-    line = next(i for i, l in enumerate(lines) if "Length of the circle's boundary" in l) + 1
+    line = (
+        next(
+            i for i, text_line in enumerate(lines) if "Length of the circle's boundary" in text_line
+        )
+        + 1
+    )
     result = await client.text_document_completion_async(
         lsp.CompletionParams(
             text_document=lsp.TextDocumentIdentifier(uri=uri),

@@ -34,7 +34,7 @@ async def test_one_character_edit_reevaluates_few_tokens(client: LanguageClient)
     source = inspect.getsource(json.decoder)  # a real module of the standard library
     uri = "file:///virtual/decoder.py"
     lines = source.split("\n")
-    line = next(i for i, l in enumerate(lines) if l.startswith("class JSONDecoder"))
+    line = next(i for i, text_line in enumerate(lines) if text_line.startswith("class JSONDecoder"))
     text = "\n".join(lines[:line]) + "\n"
     open_document(client, uri, text)
     cursor_line = line

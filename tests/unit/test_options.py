@@ -3,8 +3,14 @@ from smallcode_lsp.options import Settings, merge_settings
 
 def test_camel_case_settings_are_applied() -> None:
     settings, problems = merge_settings(
-        Settings(), {"maxTokens": 32, "nCtx": 2048, "temperature": 0.2, "model": "~/m.gguf",
-                     "disabledLanguages": ["markdown"]}
+        Settings(),
+        {
+            "maxTokens": 32,
+            "nCtx": 2048,
+            "temperature": 0.2,
+            "model": "~/m.gguf",
+            "disabledLanguages": ["markdown"],
+        },
     )
     assert problems == []
     assert settings.max_tokens == 32

@@ -13,8 +13,9 @@ REPO_FIM = FimTokens(pre=-10, suf=-11, mid=-12, repo=-13, file_sep=-14)
 
 
 def test_prefix_only_prompt_has_bos_context_then_prefix() -> None:
-    parts = PromptParts(prefix="def f():\n", suffix="ignored", file_path="a.py",
-                        language_id="python")
+    parts = PromptParts(
+        prefix="def f():\n", suffix="ignored", file_path="a.py", language_id="python"
+    )
     tokens = build_prompt(parts, PromptFormat(NO_FIM, bos=1, add_bos=True), fake_tokenize)
     assert tokens[0] == 1
     text = "".join(chr(t) for t in tokens[1:])
@@ -40,7 +41,7 @@ def test_repo_level_prompt_puts_snippets_in_file_sections() -> None:
     tokens = build_prompt(parts, PromptFormat(REPO_FIM, bos=None, add_bos=False), fake_tokenize)
     assert tokens[0] == -13
     assert tokens.count(-14) == 2
-    tail = tokens[tokens.index(-10):]
+    tail = tokens[tokens.index(-10) :]
     assert tail == [-10, ord("P"), -11, ord("S"), -12]
 
 
@@ -61,10 +62,12 @@ def test_context_rendering_is_stable_and_commented() -> None:
 def test_prefix_change_keeps_the_front_of_the_token_list() -> None:
     fmt = PromptFormat(FIM, bos=1, add_bos=True)
     snippet = ContextSnippet(path="u.py", text="x = 1")
-    a = build_prompt(PromptParts(prefix="def f", suffix="S", snippets=(snippet,)), fmt,
-                     fake_tokenize)
-    b = build_prompt(PromptParts(prefix="def fo", suffix="S", snippets=(snippet,)), fmt,
-                     fake_tokenize)
+    a = build_prompt(
+        PromptParts(prefix="def f", suffix="S", snippets=(snippet,)), fmt, fake_tokenize
+    )
+    b = build_prompt(
+        PromptParts(prefix="def fo", suffix="S", snippets=(snippet,)), fmt, fake_tokenize
+    )
     common = 0
     while a[common] == b[common]:
         common += 1
