@@ -62,12 +62,7 @@ class WorkspaceIndex:
         began = time.monotonic()
         try:
             if self._watch:
-                # Start watching before scanning so no change made during the scan is lost.
-                from smallcode_lsp.workspace.watch import Watcher
-
-                watcher = Watcher(self)
-                watcher.start()
-                self._watcher = watcher
+                self._start_watcher()
             for path in self.filter.walk(MAX_FILES):
                 if self._stopped.is_set():
                     return
@@ -83,6 +78,19 @@ class WorkspaceIndex:
                 "index: %d files, %d symbols in %.2fs",
                 len(self._files), self._count, time.monotonic() - began,
             )
+
+    def _start_watcher(self) -> None:
+        """Watch before scanning, so no change made during the scan is lost. Failure (e.g. the
+        inotify watch limit on a huge tree) costs live updates, not the index."""
+        from smallcode_lsp.workspace.watch import Watcher
+
+        try:
+            watcher = Watcher(self)
+            watcher.start()
+        except OSError as exc:
+            log.warning("index: not watching %s (%s); restart to refresh", self.roots, exc)
+            return
+        self._watcher = watcher
 
     # -- updates ---------------------------------------------------------------------------
     def update_file(self, path: str) -> bool:

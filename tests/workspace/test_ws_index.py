@@ -185,3 +185,18 @@ def test_start_is_non_blocking_and_stop_is_idempotent(tmp_path: Path) -> None:
     assert len(idx.lookup("TextWrapper")) == 30
     idx.stop()
     idx.stop()
+
+
+def test_watcher_failure_keeps_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smallcode_lsp.workspace import watch
+
+    def no_watches(self: object) -> None:
+        raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(watch.Watcher, "start", no_watches)
+    shutil.copy(FIXTURES / "py_stdlib/bisect.py", tmp_path / "b.py")
+    idx = WorkspaceIndex([str(tmp_path)])
+    idx.start()
+    assert idx.ready.wait(10)
+    assert idx.lookup("bisect_left")
+    idx.stop()
