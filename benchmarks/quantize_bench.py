@@ -75,7 +75,7 @@ def recipes(work: Path) -> list[dict[str, object]]:
             _timed_convert(src, out, type_name, recipe)
             s = summarize(out)
             r = verify(out, against=f16)
-            row = {"type": type_name, "recipe": recipe, "mib": s.file_bytes / MB,
+            row: dict[str, object] = {"type": type_name, "recipe": recipe, "mib": s.file_bytes / MB,
                    "expert_mib": s.expert_bytes / MB, "top1": r.top1, "kl_mean": r.kl_mean}
             rows.append(row)
             print(f"{type_name:8} {recipe:13} {s.file_bytes / MB:6.2f} {s.expert_bytes / MB:11.2f}"

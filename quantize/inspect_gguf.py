@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gguf import GGUFReader
 
@@ -23,7 +24,7 @@ class Summary:
     file_bytes: int = 0
 
 
-def _field(reader: GGUFReader, key: str) -> object | None:
+def _field(reader: GGUFReader, key: str) -> Any:
     f = reader.get_field(key)
     return f.contents() if f is not None else None
 

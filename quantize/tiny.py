@@ -81,9 +81,9 @@ def make_config(arch: str, vocab: int, eos: int, hidden: int = 64, ff: int = 32,
     c = _common(hidden, ff, layers, experts, tied)
     c.update(bos_token_id=eos, eos_token_id=eos, pad_token_id=eos)
     if arch == "qwen3moe":
-        return tf.Qwen3MoeConfig(vocab_size=vocab, intermediate_size=2 * ff, head_dim=hidden // 4,
-                                 moe_intermediate_size=ff, num_experts=experts,
-                                 norm_topk_prob=True, **c)
+        return tf.Qwen3MoeConfig(  # type: ignore[call-arg]  # head_dim is a real kwarg
+            vocab_size=vocab, intermediate_size=2 * ff, head_dim=hidden // 4,
+            moe_intermediate_size=ff, num_experts=experts, norm_topk_prob=True, **c)
     if arch == "qwen2moe":
         return tf.Qwen2MoeConfig(vocab_size=vocab, intermediate_size=2 * ff,
                                  moe_intermediate_size=ff, shared_expert_intermediate_size=2 * ff,
@@ -156,7 +156,7 @@ def per_expert_state(arch: str, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_checkpoint(out: Path, arch: str, seed: int = 0, shards: int = 1,
-                     dtype: str = "float32", **sizes: int) -> Any:
+                     dtype: str = "float32", **sizes: Any) -> Any:
     """Random tiny model saved per-expert (optionally sharded); returns the in-memory model."""
     import torch
     from safetensors.torch import save_file

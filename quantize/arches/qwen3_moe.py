@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from gguf import GGUFWriter
+from gguf.constants import MODEL_TENSOR as T
 
 from quantize.arches.base import Arch, ConvertError
 from quantize.gguf_names import COMMON, QK_NORM, QWEN_STYLE_MOE
@@ -16,7 +18,7 @@ class Qwen3Moe(Arch):
     """llama.cpp arch `qwen3moe`."""
 
     gguf_arch = "qwen3moe"
-    tables = (COMMON, QK_NORM, QWEN_STYLE_MOE)
+    tables: ClassVar[tuple[Mapping[str, T], ...]] = (COMMON, QK_NORM, QWEN_STYLE_MOE)
     # llama.cpp's qwen3moe graph always renormalises the top-k weights (norm_w = true).
     norm_topk: ClassVar[bool] = True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """checkpoint(arch, **sizes) -> directory of a tiny per-expert checkpoint (cached)."""
     cache: dict[tuple[str, tuple[tuple[str, int], ...]], Path] = {}
 
-    def get(arch: str, **sizes: int) -> Path:
+    def get(arch: str, **sizes: Any) -> Path:
         key = (arch, tuple(sorted(sizes.items())))
         if key not in cache:
             d = tmp_path_factory.mktemp(f"ckpt-{arch}")
@@ -41,7 +42,7 @@ def gguf_file(
     cache: dict[tuple[object, ...], Path] = {}
     out_dir = tmp_path_factory.mktemp("gguf")
 
-    def get(arch: str, type_name: str, recipe: str = "expert-aware", **sizes: int) -> Path:
+    def get(arch: str, type_name: str, recipe: str = "expert-aware", **sizes: Any) -> Path:
         key = (arch, type_name, recipe, tuple(sorted(sizes.items())))
         if key not in cache:
             suffix = "-".join(f"{k}{v}" for k, v in sorted(sizes.items()))

@@ -52,7 +52,8 @@ def test_bf16_source_quantizes_via_bf16_base(tmp_path: Path) -> None:
     ckpt = tmp_path / "bf16"
     build_checkpoint(ckpt, "mixtral", layers=1, dtype="bfloat16")
     out = convert(ckpt, tmp_path / "q8.gguf", "Q8_0", progress=False).path
-    assert GGUFReader(str(out)).get_field("general.file_type").contents() == 7
+    field = GGUFReader(str(out)).get_field("general.file_type")
+    assert field is not None and field.contents() == 7  # LLAMA_FTYPE_MOSTLY_Q8_0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bf16", "q8.gguf"]  # no temp left
 
 
