@@ -108,6 +108,12 @@ def make_config(arch: str, vocab: int, eos: int, hidden: int = 64, ff: int = 32,
             q_lora_rank=32, kv_lora_rank=32, qk_nope_head_dim=16, qk_rope_head_dim=8,
             v_head_dim=16, topk_method="greedy", routed_scaling_factor=1.0,
             norm_topk_prob=False, **c)
+    if arch == "llama":
+        c.pop("num_experts_per_tok")
+        return tf.LlamaConfig(vocab_size=vocab, intermediate_size=2 * ff, **c)
+    if arch == "qwen3":
+        c.pop("num_experts_per_tok")
+        return tf.Qwen3Config(vocab_size=vocab, intermediate_size=2 * ff, head_dim=hidden // 4, **c)
     raise ValueError(arch)
 
 

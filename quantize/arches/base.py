@@ -83,6 +83,11 @@ class Arch:
         return int(self.need("num_hidden_layers"))
 
     @property
+    def is_moe(self) -> bool:
+        """False for dense checkpoints (the bonus llama/qwen3 modules)."""
+        return True
+
+    @property
     def n_expert(self) -> int:
         return int(self.need("num_experts", "num_local_experts", "n_routed_experts"))
 
@@ -107,8 +112,9 @@ class Arch:
         if (theta := self.rope_theta) is not None:
             w.add_rope_freq_base(theta)
         w.add_layer_norm_rms_eps(float(self.get("rms_norm_eps", default=1e-6)))
-        w.add_expert_count(self.n_expert)
-        w.add_expert_used_count(int(self.need("num_experts_per_tok")))
+        if self.is_moe:
+            w.add_expert_count(self.n_expert)
+            w.add_expert_used_count(int(self.need("num_experts_per_tok")))
         if (head_dim := self.head_dim()) is not None:
             w.add_key_length(head_dim)
             w.add_value_length(head_dim)

@@ -67,3 +67,15 @@ def test_tied_embeddings(arch: str, tmp_path: Path) -> None:
     r = compare(hf_logits(ckpt, seqs), llama_logits(llm, seqs))
     llm.close()
     assert r.max_abs < 5e-3 and r.top1 == 1.0, r.line()
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen3"])
+def test_dense_bonus(arch: str, tmp_path: Path) -> None:
+    ckpt = tmp_path / arch
+    build_checkpoint(ckpt, arch)
+    out = convert(ckpt, tmp_path / "out.gguf", "F32", progress=False).path
+    llm = open_llama(out)
+    seqs = [llm.tokenize(s.encode(), add_bos=False) for s in SAMPLES[:2]]
+    r = compare(hf_logits(ckpt, seqs), llama_logits(llm, seqs))
+    llm.close()
+    assert r.max_abs < 5e-3 and r.top1 == 1.0, r.line()
