@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { resolveLaunch } from '../src/common/launch';
+import { executable, resolveLaunch } from '../src/common/launch';
 
 test('serverPath wins over everything', () => {
   assert.deepEqual(resolveLaunch({ serverPath: '/s/smallcode-lsp', pythonPath: '/v/bin/python' }, () => true, 'linux'),
@@ -23,4 +23,10 @@ test('pythonPath without a script runs the CLI module', () => {
 test('nothing configured: smallcode-lsp on PATH', () => {
   assert.deepEqual(resolveLaunch({ serverPath: '', pythonPath: '' }, () => false, 'linux'), { command: 'smallcode-lsp', args: ['serve'] });
   assert.equal(resolveLaunch({ serverPath: '', pythonPath: '' }, () => false, 'win32').command, 'smallcode-lsp.exe');
+});
+
+test('executable options carry no transport (TransportKind.stdio would append --stdio)', () => {
+  const opts = executable({ command: '/s/smallcode-lsp', args: ['serve'] });
+  assert.deepEqual(opts, { command: '/s/smallcode-lsp', args: ['serve'] });
+  assert.equal('transport' in opts, false);
 });

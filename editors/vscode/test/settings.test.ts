@@ -10,14 +10,14 @@ function getter(values: Record<string, unknown>) {
 
 test('defaults give the server defaults and leave optional keys out', () => {
   assert.deepEqual(serverSettings(getter({})), {
-    enable: true, disabledLanguages: [], maxTokens: 64, nCtx: 4096, nThreads: 0, nGpuLayers: 0, temperature: 0,
+    enable: true, disabledLanguages: [], maxTokens: 64, nCtx: 4096, nThreads: 0, nGpuLayers: 0, temperature: 0, expertsUsed: 0,
   });
 });
 
 test('values are clamped, truncated and filtered', () => {
   const s = serverSettings(getter({
     enable: false, disabledLanguages: ['markdown', '', 3], maxTokens: 0, nCtx: 10, nThreads: 3.7,
-    nGpuLayers: -5, temperature: -1, model: '~/m.gguf', latencyBudgetMs: 250,
+    nGpuLayers: -5, temperature: -1, model: '~/m.gguf', expertsUsed: 2,
   }));
   assert.equal(s.enable, false);
   assert.deepEqual(s.disabledLanguages, ['markdown']);
@@ -27,7 +27,7 @@ test('values are clamped, truncated and filtered', () => {
   assert.equal(s.nGpuLayers, -1);
   assert.equal(s.temperature, 0);
   assert.equal(s.model, `${process.env.HOME}/m.gguf`);
-  assert.equal(s.latencyBudgetMs, 250);
+  assert.equal(s.expertsUsed, 2);
 });
 
 test('garbage types fall back to defaults', () => {

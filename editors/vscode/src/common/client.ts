@@ -7,9 +7,8 @@ import {
   LanguageClientOptions,
   ServerOptions,
   State as ClientState,
-  TransportKind,
 } from 'vscode-languageclient/node';
-import { resolveLaunch } from './launch';
+import { executable, resolveLaunch } from './launch';
 import { debounce, launchSettings, needsRestart, serverSettings, SERVER_KEYS } from './settings';
 import { parseStatus, renderStatus, StatusPayload } from './status';
 import { asLspItem } from './items';
@@ -66,7 +65,7 @@ export class SmallcodeClient implements vscode.Disposable {
   async start(): Promise<void> {
     const launch = resolveLaunch(launchSettings(config().get.bind(config())), (f) => fs.existsSync(f));
     this.log.info(`starting ${launch.command} ${launch.args.join(' ')}`);
-    const serverOptions: ServerOptions = { command: launch.command, args: launch.args, transport: TransportKind.stdio };
+    const serverOptions: ServerOptions = executable(launch);
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       initializationOptions: serverSettings(config().get.bind(config())),
@@ -132,7 +131,7 @@ export class SmallcodeClient implements vscode.Disposable {
       return;
     }
     try {
-      const s = parseStatus(await client.sendRequest('smallcode/status'));
+      const s = parseStatus(await client.sendRequest('smallcode/status', {}));
       if (s) {
         this.setStatus(s);
       }

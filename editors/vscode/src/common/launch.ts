@@ -32,3 +32,12 @@ export function resolveLaunch(
   }
   return { command: platform === 'win32' ? 'smallcode-lsp.exe' : 'smallcode-lsp', args: ['serve'] };
 }
+
+/**
+ * vscode-languageclient `Executable` options. No `transport`: with `TransportKind.stdio` the
+ * client appends `--stdio` to the arguments, which `smallcode-lsp serve` rejects; without it
+ * the client still talks over stdio.
+ */
+export function executable(launch: Launch): { command: string; args: string[] } {
+  return { command: launch.command, args: [...launch.args] };
+}

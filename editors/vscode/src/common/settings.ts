@@ -10,7 +10,7 @@ export interface ServerSettings {
   nThreads: number;
   nGpuLayers: number;
   temperature: number;
-  latencyBudgetMs?: number;
+  expertsUsed: number;
 }
 
 /** The subset of `smallcode.*` the extension itself uses to start the server. */
@@ -28,7 +28,7 @@ export const RESTART_KEYS: readonly string[] = ['serverPath', 'pythonPath', 'tra
 /** Keys pushed to the running server. */
 export const SERVER_KEYS: readonly (keyof ServerSettings)[] = [
   'enable', 'disabledLanguages', 'model', 'maxTokens', 'nCtx', 'nThreads', 'nGpuLayers',
-  'temperature', 'latencyBudgetMs',
+  'temperature', 'expertsUsed',
 ];
 
 function intOr(value: unknown, fallback: number): number {
@@ -46,14 +46,11 @@ export function serverSettings(get: Getter): ServerSettings {
     nThreads: Math.max(0, intOr(get('nThreads', 0), 0)),
     nGpuLayers: Math.max(-1, intOr(get('nGpuLayers', 0), 0)),
     temperature: Math.max(0, Number(get('temperature', 0)) || 0),
+    expertsUsed: Math.max(0, intOr(get('expertsUsed', 0), 0)),
   };
   const model = String(get('model', '') ?? '').trim();
   if (model) {
     out.model = expandHome(model);
-  }
-  const budget = intOr(get('latencyBudgetMs', 0), 0);
-  if (budget > 0) {
-    out.latencyBudgetMs = budget;
   }
   return out;
 }
