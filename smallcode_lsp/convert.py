@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
@@ -34,11 +36,24 @@ def offset_at(document: TextDocument, position: lsp.Position) -> int:
     return sum(len(text) for text in lines[: position.line]) + column
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Lone UTF-16 surrogates (valid JSON escapes, invalid Unicode) -> U+FFFD, same length.
+
+    Otherwise the tokenizer's UTF-8 encode fails on every request for that document.
+    """
+    if text.isascii() or not _LONE_SURROGATE.search(text):
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def snapshot(document: TextDocument) -> DocumentSnapshot:
     path = to_fs_path(document.uri) if document.uri.startswith("file:") else None
     return DocumentSnapshot(
         uri=document.uri,
-        text=document.source,
+        text=clean_text(document.source),
         language_id=document.language_id or "plaintext",
         version=document.version or 0,
         path=path,

@@ -8,6 +8,7 @@ import logging
 import uuid
 from concurrent.futures import Future
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -22,6 +23,7 @@ from smallcode_lsp.convert import (
 )
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.options import Settings, merge_settings
+from smallcode_lsp.protocol import SmallcodeProtocol
 from smallcode_lsp.service import CompletionService
 from smallcode_lsp.types import Trigger
 
@@ -40,12 +42,18 @@ class SmallcodeServer(LanguageServer):
             "smallcode-lsp",
             __version__,
             text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=SmallcodeProtocol,  # answers every request, even malformed ones
         )
         self.base_settings = settings or Settings()
         self.service: CompletionService | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.item_ids = itertools.count(1)
         self.initial_load: Future[ModelInfo] | None = None
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log and keep serving; pygls' default pops up "Error in server" for each bad message."""
+        assert isinstance(self.protocol, SmallcodeProtocol)
+        self.protocol.report_error(error, source)
 
     def start_service(self, settings: Settings) -> CompletionService:
         self.loop = asyncio.get_running_loop()
@@ -145,7 +153,7 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
     ) -> list[Any] | None:
         if ls.service is None:
             return None
-        document = ls.workspace.text_documents.get(uri)
+        document = ls.workspace.text_documents.get(unquote(uri))  # pygls keys unquoted
         if document is None:
             log.warning("completion for unknown document %s", uri)
             return None
