@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import numpy as np
 from gguf import GGUFWriter
 from gguf.constants import MODEL_TENSOR as T
@@ -23,7 +26,7 @@ class Mixtral(Arch):
     """Mixtral as llama.cpp's `llama` architecture."""
 
     gguf_arch = "llama"
-    tables = (COMMON, MIXTRAL_MOE)
+    tables: ClassVar[tuple[Mapping[str, T], ...]] = (COMMON, MIXTRAL_MOE)
 
     def extra_metadata(self, w: GGUFWriter) -> None:
         w.add_vocab_size(int(self.need("vocab_size")))
