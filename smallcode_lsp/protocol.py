@@ -9,6 +9,7 @@ in `handle_message`, where the id is at hand:
 - request that is not JSON-RPC   -> -32600 InvalidRequest, same id (null when it has none)
 - a body that is not JSON        -> -32700 ParseError, id null (JSON-RPC 2.0, section 5.1)
 - request after `shutdown`       -> -32600 InvalidRequest (LSP: "should error")
+- a second `initialize`          -> -32600 InvalidRequest (it would start a second engine)
 - notification with bad params   -> logged and dropped (notifications are never answered)
 - didChange for a document that is not open -> logged and ignored (pygls raised KeyError)
 """
@@ -65,6 +66,11 @@ class SmallcodeProtocol(LanguageServerProtocol):
             return
         if self._shutdown and _is_request(message) and message["method"] != lsp.EXIT:
             self.send_error(message["id"], INVALID_REQUEST, "the server is shutting down")
+            return
+        initialized = self._workspace is not None
+        if _is_request(message) and message["method"] == lsp.INITIALIZE and initialized:
+            # A second initialize would start a second engine beside the first.
+            self.send_error(message["id"], INVALID_REQUEST, "the server is already initialized")
             return
         super().handle_message(structured)
 
