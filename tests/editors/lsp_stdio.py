@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+OMIT: Any = object()  # `request(method, OMIT)`: no "params" member, as in sendRequest(method)
+
 
 class LspProcess:
     """Starts `argv`, answers the server's requests the way editors do, records notifications."""
@@ -75,7 +77,10 @@ class LspProcess:
         self.next_id += 1
         rid = self.next_id
         box = self.responses.setdefault(rid, queue.Queue())
-        self._write({"id": rid, "method": method, "params": params})
+        message: dict[str, Any] = {"id": rid, "method": method}
+        if params is not OMIT:
+            message["params"] = params
+        self._write(message)
         try:
             message = box.get(timeout=timeout)
         except queue.Empty:

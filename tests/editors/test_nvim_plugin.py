@@ -8,6 +8,7 @@ extmark fallback) and NVIM 0.11.4 (extmark fallback).
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +76,21 @@ class Editor:
             return #marks > 0 and table.concat(out, '\\n') or ''
             """,
             self.ns_name,
+        )
+
+    def screen(self) -> str:
+        """What Neovim draws (its screen grid, via screenstring()), trailing blanks cut."""
+        return self.lua(
+            """
+            vim.cmd('redraw')
+            local rows = {}
+            for r = 1, vim.o.lines do
+              local cells = {}
+              for c = 1, vim.o.columns do cells[c] = vim.fn.screenstring(r, c) end
+              rows[r] = (table.concat(cells):gsub('%s+$', ''))
+            end
+            return table.concat(rows, '\\n')
+            """
         )
 
     def text(self) -> str:
@@ -146,9 +162,16 @@ def type_and_wait(ed: Editor, keys: str) -> str:
     return ed.wait("ghost text", lambda: ed.ghost().strip() and ed.ghost())
 
 
-def test_tab_accepts_the_ghost_text(editor: Editor) -> None:
+def test_tab_accepts_the_ghost_text(editor: Editor, request: pytest.FixtureRequest) -> None:
     typed = "if n < 2:"
     ghost = type_and_wait(editor, typed)
+    # The suggestion is on the screen, not only in an extmark.
+    screen = editor.screen()
+    drawn = [line.strip() for line in ghost.split("\n") if line.strip()]
+    assert drawn[0] in screen, screen
+    if os.environ.get("SMALLCODE_CAPTURE_DIR"):
+        name = request.node.callspec.id
+        Path(os.environ["SMALLCODE_CAPTURE_DIR"], f"{name}.txt").write_text(screen + "\n")
     before = editor.text()
     assert before == PROMPT + typed
     editor.nvim.input("<Tab>")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from editor_env import EDITORS, missing
-from lsp_stdio import LspProcess
+from lsp_stdio import OMIT, LspProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -193,5 +193,20 @@ def test_extension_requests_against_the_real_server(server_path: str, tmp_path: 
             if n["method"] == "window/showMessage" and n["params"]["type"] == 1
         ]
         assert not errors, errors
+    finally:
+        server.close()
+
+
+@pytest.mark.xfail(
+    reason="server gap: pygls answers -32602 'missing params' to smallcode/status sent without a "
+    "params member (vscode-languageclient's sendRequest(method)); the extension sends {} meanwhile",
+    strict=False,
+)
+def test_status_request_without_params(server_path: str) -> None:
+    server = LspProcess([server_path, "serve"])
+    try:
+        server.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+        server.notify("initialized", {})
+        assert server.request("smallcode/status", OMIT)["state"]
     finally:
         server.close()
