@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,10 +167,13 @@ def test_lsp4ij_request_shape(server_path: str) -> None:
         line = DOC.split("\n")[-1]
         position = {"line": 1, "character": len(line)}
         # LSP4IJ: always Automatic, never selectedCompletionInfo.
-        result = server.request(
-            "textDocument/inlineCompletion",
-            {"textDocument": {"uri": URI}, "position": position, "context": {"triggerKind": 2}},
-        )
+        params = {"textDocument": {"uri": URI}, "position": position, "context": {"triggerKind": 2}}
+        result = server.request("textDocument/inlineCompletion", params)
+        if os.environ.get("SMALLCODE_CAPTURE_DIR"):
+            Path(os.environ["SMALLCODE_CAPTURE_DIR"], "lsp4ij-replay.txt").write_text(
+                f"--> textDocument/inlineCompletion (as LSP4IJ sends it)\n"
+                f"{json.dumps(params, indent=2)}\n<-- result\n{json.dumps(result, indent=2)}\n"
+            )
         items = result["items"] if isinstance(result, dict) else result
         assert items, "no suggestion for a plain Python prompt"
         for item in items:
