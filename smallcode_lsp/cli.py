@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the language server (default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    # vscode-languageclient's stdio transport appends --stdio: accept it (it is the default).
+    serve.add_argument("--stdio", action="store_true", help="LSP over stdio (the default)")
     _add_model_args(serve)
     complete = sub.add_parser("complete", help="complete at FILE:LINE:COL (1-based) and print it")
     complete.add_argument("location", help="FILE:LINE:COL")

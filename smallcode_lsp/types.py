@@ -95,6 +95,9 @@ class GenerationStats:
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
     stop_reason: StopReason = StopReason.EOG
+    draft_tokens: int = 0  # prompt-lookup draft tokens verified
+    draft_accepted: int = 0  # ... of which greedy decoding agreed with
+    from_cache: bool = False  # answered by type-ahead reuse: no model work at all
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -105,6 +108,9 @@ class GenerationStats:
             "promptMs": round(self.prompt_ms, 2),
             "generateMs": round(self.generate_ms, 2),
             "stopReason": self.stop_reason.value,
+            "draftTokens": self.draft_tokens,
+            "draftAccepted": self.draft_accepted,
+            "fromCache": self.from_cache,
         }
 
 

@@ -10,6 +10,7 @@ import llama_cpp
 from llama_cpp import _internals
 
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
+from smallcode_lsp.engine.lookup import NgramIndex
 from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.engine.stops import StopRule, first_cut
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
@@ -88,6 +89,34 @@ def make_sampler(params: GenerationParams, seed: int = 0) -> _internals.LlamaSam
     return sampler
 
 
+MAX_DRAFT = 6  # draft tokens verified per step; measured batch cost: 4 tokens ~1.7x one
+
+
+class _Emitter:
+    """Turns accepted tokens into text and applies the stop rules."""
+
+    def __init__(self, model: LoadedModel, stop_rules: Sequence[StopRule], stats: GenerationStats):
+        self.model = model
+        self.stop_rules = stop_rules
+        self.stats = stats
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.text = ""
+
+    def emit(self, token: int) -> bool:
+        """Add `token`; True when generation must stop here."""
+        if self.model.is_eog(token):
+            self.stats.stop_reason = StopReason.EOG
+            return True
+        self.stats.generated_tokens += 1
+        self.text += self.decoder.decode(self.model.piece(token))
+        cut = first_cut(self.stop_rules, self.text)
+        if cut is not None:
+            self.text = self.text[:cut]
+            self.stats.stop_reason = StopReason.STOP_RULE
+            return True
+        return False
+
+
 def generate(
     model: LoadedModel,
     prompt: Sequence[int],
@@ -95,10 +124,13 @@ def generate(
     stop_rules: Sequence[StopRule],
     cancel: CancelToken,
     reuse: bool = True,
+    speculative: bool = True,
 ) -> tuple[str, GenerationStats]:
     """Decode up to `params.max_tokens` tokens after `prompt`; returns (text, stats).
 
     Cancellation is checked before every decode step: a cancelled job stops within one token.
+    With `speculative` (greedy only), prompt-lookup drafts are verified in one batch: the
+    output is the same as plain greedy decoding, in fewer decode calls when code repeats.
     """
     stats = GenerationStats()
     try:
@@ -107,30 +139,92 @@ def generate(
         stats.stop_reason = StopReason.CANCELLED
         return "", stats
     sampler = make_sampler(params)
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    text = ""
-    budget = min(params.max_tokens, model.n_ctx - len(model.cached))
+    emitter = _Emitter(model, stop_rules, stats)
+    budget = max(0, min(params.max_tokens, model.n_ctx - len(model.cached) - MAX_DRAFT - 1))
+    lookup = NgramIndex(list(prompt)) if speculative and params.temperature <= 0 else None
+    draft_limit, misses = MAX_DRAFT, 0
     start = time.perf_counter()
     stats.stop_reason = StopReason.MAX_TOKENS
     try:
-        for step in range(max(0, budget)):
-            token = sampler.sample(model.context, -1)
-            if model.is_eog(token):
-                stats.stop_reason = StopReason.EOG
-                break
-            stats.generated_tokens += 1
-            text += decoder.decode(model.piece(token))
-            cut = first_cut(stop_rules, text)
-            if cut is not None:
-                text = text[:cut]
-                stats.stop_reason = StopReason.STOP_RULE
+        token = sampler.sample(model.context, -1)
+        while stats.generated_tokens < budget:
+            if emitter.emit(token):
                 break
             if cancel.cancelled:
                 stats.stop_reason = StopReason.CANCELLED
                 break
-            if step + 1 < budget:  # llama_sampler_sample already accepted the token
+            if stats.generated_tokens >= budget:
+                break
+            draft: list[int] = []
+            if lookup is not None:
+                lookup.append(token)
+                draft = lookup.draft(min(draft_limit, budget - stats.generated_tokens))
+            if not draft:
                 _decode(model, [token], len(model.cached))
+                token = sampler.sample(model.context, -1)
+                continue
+            accepted_before = stats.draft_accepted
+            token = _verify(model, sampler, token, draft, emitter, lookup, stats)
+            if token is None:
+                break
+            # Drafts cost ~0.2 token-times each to verify: grow them while they are right,
+            # shrink them when wrong, and stop drafting for text that does not repeat.
+            accepted = stats.draft_accepted - accepted_before
+            draft_limit = min(MAX_DRAFT, draft_limit * 2) if accepted == len(draft) else max(
+                1, accepted
+            )
+            misses = misses + 1 if accepted == 0 else 0
+            if misses >= 2:
+                lookup = None
     finally:
         stats.generate_ms = (time.perf_counter() - start) * 1000
         sampler.close()
-    return text, stats
+    return emitter.text, stats
+
+
+def _verify(
+    model: LoadedModel,
+    sampler: _internals.LlamaSampler,
+    token: int,
+    draft: list[int],
+    emitter: _Emitter,
+    lookup: NgramIndex | None,
+    stats: GenerationStats,
+) -> int | None:
+    """Decode `token` + `draft` in one batch; keep the draft tokens greedy decoding agrees with.
+
+    Returns the next token to emit (the first disagreement's greedy choice, or the token after
+    a fully accepted draft), or None when a stop fired inside the draft.
+    """
+    position = len(model.cached)
+    model.batch.set_batch([token, *draft], n_past=position, logits_all=True)
+    try:
+        model.context.decode(model.batch)
+    except RuntimeError:
+        llama_cpp.llama_memory_clear(model.context.memory, True)
+        model.cached.clear()
+        raise
+    model.cached.extend([token, *draft])
+    stats.draft_tokens += len(draft)
+    accepted = 0
+    next_token: int | None = None
+    for index, guess in enumerate(draft):
+        predicted = sampler.sample(model.context, index)
+        if predicted != guess:
+            next_token = predicted
+            break
+        accepted += 1
+        stats.draft_accepted += 1
+        if lookup is not None:
+            lookup.append(guess)
+        if emitter.emit(guess):
+            break
+    else:
+        next_token = sampler.sample(model.context, len(draft))
+    keep = position + 1 + accepted
+    if keep < len(model.cached):  # drop the rejected draft from the KV cache
+        llama_cpp.llama_memory_seq_rm(model.context.memory, 0, keep, -1)
+        del model.cached[keep:]
+    if next_token is None:  # a stop fired on an accepted draft token
+        return None
+    return next_token

@@ -31,6 +31,7 @@ class _Job:
     run: Callable[[], Any]
     cancel: CancelToken
     future: Future = field(default_factory=Future)
+    background: bool = False
 
 
 class EngineWorker:
@@ -40,7 +41,8 @@ class EngineWorker:
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
-        self._pending = 0
+        self._pending = 0  # foreground jobs queued or running
+        self._background: set[CancelToken] = set()
         self._lock = threading.Lock()
         self.model: LoadedModel | None = None
         self.load_error: str | None = None
@@ -51,15 +53,31 @@ class EngineWorker:
     # -- submitting ----------------------------------------------------------------------------
 
     def submit(self, run: Callable[[], T], cancel: CancelToken | None = None) -> Future[T]:
+        """Queue a user job: any background work stops before its next token."""
         job = _Job(run, cancel or CancelToken())
         with self._lock:
             self._pending += 1
             self._idle.clear()
+            for token in self._background:
+                token.cancel()
+        self._queue.put(job)
+        return job.future
+
+    def submit_background(self, run: Callable[[], T], cancel: CancelToken) -> Future[T]:
+        """Queue preemptible work (prefetch, warm-up): it runs only while no user job waits."""
+        job = _Job(run, cancel, background=True)
+        with self._lock:
+            if self._pending:
+                cancel.cancel()
+            self._background.add(cancel)
         self._queue.put(job)
         return job.future
 
     def submit_with_model(
-        self, run: Callable[[LoadedModel], T], cancel: CancelToken | None = None
+        self,
+        run: Callable[[LoadedModel], T],
+        cancel: CancelToken | None = None,
+        background: bool = False,
     ) -> Future[T]:
         """Run `run(model)` on the worker; fails with NoModel when no model is loaded."""
 
@@ -68,6 +86,8 @@ class EngineWorker:
                 raise NoModel(self.load_error or "no model loaded")
             return run(self.model)
 
+        if background:
+            return self.submit_background(with_model, cancel or CancelToken())
         return self.submit(with_model, cancel)
 
     def load(self, resolve_path: Callable[[], str], options: LoadOptions) -> Future[ModelInfo]:
@@ -113,7 +133,8 @@ class EngineWorker:
             if job is not None:
                 job.cancel.cancel()
                 job.future.cancel()
-                self._finished()
+                if not job.background:
+                    self._finished()
         self._queue.put(None)
         self._thread.join(timeout)
 
@@ -125,7 +146,11 @@ class EngineWorker:
             if job is None:
                 break
             self._run(job)
-            self._finished()
+            if job.background:
+                with self._lock:
+                    self._background.discard(job.cancel)
+            else:
+                self._finished()
         if self.model is not None:
             self.model.close()
             self.model = None
