@@ -26,6 +26,10 @@ class Settings:
     disabled_languages: tuple[str, ...] = ()
     use_fim: bool = True
     cache_reuse: bool = True  # keep the KV cache between requests (off: only for benchmarks)
+    latency_budget_ms: int = 1000  # Automatic requests: max tokens sized to fit (0: off)
+    speculative: bool = True  # prompt-lookup drafts verified in batches (greedy only)
+    typeahead: bool = True  # answer from an earlier suggestion the user is typing along
+    prefetch: bool = True  # when idle, precompute the suggestion after the one shown
     invoked_items: int = 3  # Invoked requests: up to this many alternatives
     debug: bool = False  # send smallcode/completionStats notifications after each completion
 
@@ -55,6 +59,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "temperature": (0.0, 5.0),
     "experts_used": (0, 1024),
     "invoked_items": (1, 10),
+    "latency_budget_ms": (0, 600_000),
 }
 
 

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.generate import generate
+from smallcode_lsp.engine.generate import common_prefix_length, generate
 from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.engine.prompt import PromptFormat, build_prompt
 from smallcode_lsp.engine.stops import StopRule, make_block_stop, stop_at_line_end
@@ -99,13 +99,25 @@ def run_completion(
         fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=settings.use_fim
     )
     tokens = build_prompt(parts, fmt, model.tokenize)
+    max_tokens = settings.max_tokens
+    if request.trigger is Trigger.AUTOMATIC and settings.latency_budget_ms > 0:
+        new_tokens = len(tokens) - common_prefix_length(model.cached, tokens)
+        max_tokens = model.speed.max_tokens_within(
+            settings.latency_budget_ms, new_tokens, max_tokens
+        )
     params = GenerationParams(
-        max_tokens=settings.max_tokens,
+        max_tokens=max_tokens,
         temperature=settings.temperature,
         single_line=shape.single_line,
     )
     text, stats = generate(
-        model, tokens, params, stop_rules_for(shape), cancel, reuse=settings.cache_reuse
+        model,
+        tokens,
+        params,
+        stop_rules_for(shape),
+        cancel,
+        reuse=settings.cache_reuse,
+        speculative=settings.speculative,
     )
     if stats.stop_reason is StopReason.CANCELLED:
         return Completion("", stats)

@@ -146,7 +146,7 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmallcodeServer, params: lsp.DidCloseTextDocumentParams) -> None:
         if ls.service is not None:
-            ls.service.cancel_document(params.text_document.uri)
+            ls.service.forget_document(params.text_document.uri)
 
     async def complete(
         ls: SmallcodeServer, uri: str, position: lsp.Position, trigger: Trigger

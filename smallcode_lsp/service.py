@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -19,7 +20,15 @@ from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.engine.worker import EngineWorker, NoModel
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import run_alternatives
-from smallcode_lsp.types import Completion, CompletionRequest, GenerationStats
+from smallcode_lsp.typeahead import TypeAheadCache
+from smallcode_lsp.types import (
+    Completion,
+    CompletionRequest,
+    DocumentSnapshot,
+    GenerationStats,
+    StopReason,
+    Trigger,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +60,8 @@ class ServiceStatus:
     last_latency_ms: float | None = None
     requests: int = 0
     cancelled: int = 0
+    from_cache: int = 0  # answered by type-ahead reuse, no model work
+    prefetched: int = 0  # background suggestions computed ahead of the user
     acceptance: Acceptance = field(default_factory=Acceptance)
 
 
@@ -68,6 +79,8 @@ class CompletionService:
         self.status = ServiceStatus()
         self._on_status = on_status or (lambda: None)
         self._running: dict[str, CancelToken] = {}
+        self._typeahead: dict[str, TypeAheadCache] = {}
+        self._typeahead_lock = threading.Lock()  # prefetch results arrive on the worker thread
 
     # -- model ---------------------------------------------------------------------------------
 
@@ -108,17 +121,72 @@ class CompletionService:
         if token is not None:
             token.cancel()
 
+    def forget_document(self, uri: str) -> None:
+        self.cancel_document(uri)
+        with self._typeahead_lock:
+            self._typeahead.pop(uri, None)
+
+    def _from_typeahead(self, request: CompletionRequest) -> Completion | None:
+        if not self.settings.typeahead or request.trigger is Trigger.INVOKED:
+            return None  # an explicit request asks for fresh alternatives
+        with self._typeahead_lock:
+            cache = self._typeahead.get(request.document.uri)
+            rest = cache.lookup(request.prefix, request.suffix) if cache else None
+        if rest is None:
+            return None
+        return Completion(rest, GenerationStats(from_cache=True, stop_reason=StopReason.EOG))
+
+    def _remember(self, request: CompletionRequest, completions: list[Completion]) -> None:
+        with self._typeahead_lock:
+            cache = self._typeahead.setdefault(request.document.uri, TypeAheadCache())
+            for completion in completions:
+                cache.add(request.prefix, request.suffix, completion.text)
+
+    def _prefetch(self, request: CompletionRequest, shown: str) -> None:
+        """When idle, compute the suggestion that follows `shown` once the user accepts it."""
+        if not self.settings.prefetch or not shown:
+            return
+        doc = request.document
+        text = request.prefix + shown + request.suffix
+        ahead = CompletionRequest(
+            document=DocumentSnapshot(doc.uri, text, doc.language_id, doc.version, doc.path),
+            offset=request.offset + len(shown),
+            trigger=Trigger.AUTOMATIC,
+        )
+        token = CancelToken()
+        settings = self.settings
+        future = self.worker.submit_with_model(
+            lambda model: run_alternatives(model, ahead, settings, token), token, background=True
+        )
+
+        def done(finished: Future[list[Completion]]) -> None:
+            if finished.cancelled() or finished.exception() is not None or token.cancelled:
+                return
+            results = finished.result()
+            if results and results[0].text:
+                self._remember(ahead, results)
+                self.status.prefetched += 1
+
+        future.add_done_callback(done)
+
     async def complete(self, request: CompletionRequest) -> list[Completion]:
         """Completions for `request`; [] when cancelled, disabled or no model is loaded."""
         uri = request.document.uri
         if not self.enabled_for(request.document.language_id):
             return []
         self.cancel_document(uri)  # a newer request replaces the running one
+        self.status.requests += 1
+        cached = self._from_typeahead(request)
+        if cached is not None:
+            self.status.from_cache += 1
+            self.status.last = cached.stats
+            self.status.last_latency_ms = 0.0
+            self._prefetch(request, cached.text)
+            return [cached]
         token = CancelToken()
         self._running[uri] = token
         settings = self.settings
         started = time.perf_counter()
-        self.status.requests += 1
         self._set_state("generating")
         future = self.worker.submit_with_model(
             lambda model: run_alternatives(model, request, settings, token), token
@@ -142,7 +210,11 @@ class CompletionService:
         if results:
             self.status.last = results[0].stats
         self.status.last_latency_ms = (time.perf_counter() - started) * 1000
-        return [r for r in results if r.text]
+        shown = [r for r in results if r.text]
+        self._remember(request, shown)
+        if shown:
+            self._prefetch(request, shown[0].text)
+        return shown
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -162,6 +234,8 @@ class CompletionService:
             "lastLatencyMs": round(s.last_latency_ms, 1) if s.last_latency_ms else None,
             "requests": s.requests,
             "cancelled": s.cancelled,
+            "fromCache": s.from_cache,
+            "prefetched": s.prefetched,
             "engineIdle": self.worker.idle,
             "acceptance": s.acceptance.as_dict(),
         }

@@ -179,6 +179,9 @@ def generate(
     finally:
         stats.generate_ms = (time.perf_counter() - start) * 1000
         sampler.close()
+    model.speed.record_prompt(stats.prompt_tokens_evaluated, stats.prompt_ms)
+    if not stats.draft_tokens:  # drafted runs would flatter the per-token cost
+        model.speed.record_generation(stats.generated_tokens, stats.generate_ms)
     return emitter.text, stats
 
 

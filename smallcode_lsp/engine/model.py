@@ -17,6 +17,7 @@ import llama_cpp
 from llama_cpp import _internals, _logger
 
 from smallcode_lsp.engine.gguf_header import GGUFHeaderError, diagnose, read_scalars
+from smallcode_lsp.engine.speed import SpeedMeter
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,7 @@ class LoadedModel:
         self.info = self._make_info(arch)
         # Tokens whose K/V currently sit in sequence 0 of the cache, position i at index i.
         self.cached: list[int] = []
+        self.speed = SpeedMeter()
         self._piece_buf = ctypes.create_string_buffer(256)
 
     def _make_info(self, arch: str) -> ModelInfo:

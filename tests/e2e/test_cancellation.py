@@ -32,7 +32,11 @@ MAX_TOKENS = 160
 
 @pytest_lsp.fixture(config=server_config(), scope="module")
 async def client(lsp_client: LanguageClient):
-    await initialize(lsp_client, {"maxTokens": MAX_TOKENS})
+    # Type-ahead and prefetch off: the test repeats one request and wants the model to work.
+    await initialize(
+        lsp_client,
+        {"maxTokens": MAX_TOKENS, "latencyBudgetMs": 0, "typeahead": False, "prefetch": False},
+    )
     await wait_for_state(lsp_client, "ready")
     open_document(lsp_client, URI, TEXT)
     yield

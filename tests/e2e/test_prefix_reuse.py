@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 @pytest_lsp.fixture(config=server_config(), scope="module")
 async def client(lsp_client: LanguageClient):
-    await initialize(lsp_client, {"maxTokens": 16})
+    await initialize(lsp_client, {"maxTokens": 16, "typeahead": False, "prefetch": False})
     await wait_for_state(lsp_client, "ready")
     yield
     await lsp_client.shutdown_session()
