@@ -221,8 +221,22 @@ def test_accept_word_then_line(editor: Editor) -> None:
     assert editor.text() == middle + line
 
 
-def test_escape_clears_the_ghost_text(editor: Editor) -> None:
+def test_escape_clears_and_toggle_stops_suggestions(editor: Editor) -> None:
     type_and_wait(editor, "if n < 2:")
     editor.nvim.input("<Esc>")
     editor.wait("the ghost text to go", lambda: editor.ghost() == "" or None)
     assert editor.text() == PROMPT + "if n < 2:"
+
+    # :Smallcode disable tells the server (enable=false) and stops asking.
+    editor.nvim.command("Smallcode disable")
+    editor.wait("state disabled", lambda: editor.status()["state"] == "disabled")
+    editor.nvim.input("GA")  # InsertEnter asks for a suggestion when enabled
+    time.sleep(2.0)
+    assert editor.ghost() == ""
+    editor.nvim.input("<Esc>")
+
+    # :Smallcode enable brings suggestions back.
+    editor.nvim.command("Smallcode enable")
+    editor.wait("state ready", lambda: editor.status()["state"] == "ready")
+    editor.nvim.input("GA")
+    editor.wait("ghost text again", lambda: editor.ghost().strip())
