@@ -87,8 +87,10 @@ def _in_string_or_comment(parsed: ParsedDocument | None, offset: int) -> bool:
 def decide_shape(request: CompletionRequest, parsed: ParsedDocument | None) -> Shape:
     """Single line vs block vs statement, from the syntax around the cursor."""
     text, off = request.document.text, request.offset
-    key = parsed.language_key if parsed is not None else language_key(
-        request.document.language_id, request.document.path
+    key = (
+        parsed.language_key
+        if parsed is not None
+        else language_key(request.document.language_id, request.document.path)
     )
     start = text.rfind("\n", 0, off) + 1
     end = text.find("\n", off)
@@ -136,10 +138,14 @@ class SyntaxStopper:
         if self._doc is None:
             src = self._parsed
             same = src is not None and src.text == self.request.document.text
-            self._doc = src.copy() if same and src is not None else ParsedDocument(
-                self.request.document.text,
-                self.request.document.language_id,
-                self.request.document.path,
+            self._doc = (
+                src.copy()
+                if same and src is not None
+                else ParsedDocument(
+                    self.request.document.text,
+                    self.request.document.language_id,
+                    self.request.document.path,
+                )
             )
             self._baseline = error_score(self._doc.root)
         off = self.request.offset

@@ -22,9 +22,10 @@ def _cut_block_loop(lines: list[str], max_same: int) -> list[str]:
         if not any(block):
             continue
         reps = 1
-        while n - (reps + 1) * period >= 0 and [
-            ln.rstrip() for ln in lines[n - (reps + 1) * period : n - reps * period]
-        ] == block:
+        while (
+            n - (reps + 1) * period >= 0
+            and [ln.rstrip() for ln in lines[n - (reps + 1) * period : n - reps * period]] == block
+        ):
             reps += 1
         if reps >= need:
             return lines[: n - (reps - 1) * period]

@@ -76,7 +76,9 @@ class WorkspaceIndex:
             self.ready.set()
             log.info(
                 "index: %d files, %d symbols in %.2fs",
-                len(self._files), self._count, time.monotonic() - began,
+                len(self._files),
+                self._count,
+                time.monotonic() - began,
             )
 
     def _start_watcher(self) -> None:

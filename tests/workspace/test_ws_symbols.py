@@ -28,9 +28,10 @@ def _symbols(language_id: str, src: str) -> list[tuple[str, str, str, str, str]]
     language = language_for(language_id)
     assert language is not None
     root = parse_text(language, src).root_node
-    return [(s.kind, s.name, s.container, s.signature, s.doc) for s in extract_symbols(
-        root, language_id, "f"
-    )]
+    return [
+        (s.kind, s.name, s.container, s.signature, s.doc)
+        for s in extract_symbols(root, language_id, "f")
+    ]
 
 
 def test_java() -> None:
