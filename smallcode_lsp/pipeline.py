@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.generate import common_prefix_length, generate
+from smallcode_lsp.engine.generate import SHIFT_MIN_CHUNK, common_prefix_length, generate
 from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.engine.prompt import PromptFormat, build_prompt
 from smallcode_lsp.engine.stops import StopRule, make_block_stop, stop_at_line_end
@@ -118,6 +118,7 @@ def run_completion(
         cancel,
         reuse=settings.cache_reuse,
         speculative=settings.speculative,
+        shift_chunk=SHIFT_MIN_CHUNK if settings.cache_shift else 0,
     )
     if stats.stop_reason is StopReason.CANCELLED:
         return Completion("", stats)

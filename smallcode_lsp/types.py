@@ -91,6 +91,7 @@ class GenerationStats:
     prompt_tokens: int = 0  # length of the token list given to the model
     prompt_tokens_evaluated: int = 0  # tokens actually decoded (not reused from the KV cache)
     prompt_tokens_reused: int = 0
+    prompt_tokens_shifted: int = 0  # of the reused: moved into place after deleted text
     generated_tokens: int = 0
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
@@ -104,6 +105,7 @@ class GenerationStats:
             "promptTokens": self.prompt_tokens,
             "promptTokensEvaluated": self.prompt_tokens_evaluated,
             "promptTokensReused": self.prompt_tokens_reused,
+            "promptTokensShifted": self.prompt_tokens_shifted,
             "generatedTokens": self.generated_tokens,
             "promptMs": round(self.prompt_ms, 2),
             "generateMs": round(self.generate_ms, 2),

@@ -18,6 +18,8 @@ from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
 # Prompt chunks are decoded this many tokens at a time so a cancel lands within one chunk
 # (~60 ms of prefill on 2 cores) instead of after the whole prompt.
 PREFILL_CHUNK = 32
+# Smallest cached chunk worth shifting into place (llama-server's --cache-reuse N).
+SHIFT_MIN_CHUNK = 16
 
 
 def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
@@ -34,18 +36,23 @@ def evaluate_prompt(
     cancel: CancelToken,
     stats: GenerationStats,
     reuse: bool = True,
+    shift_chunk: int = SHIFT_MIN_CHUNK,
 ) -> None:
     """Make the KV cache hold `tokens`, decoding only what differs from what is cached.
 
-    On return the logits of the last prompt token are ready for sampling. A cancel leaves the
-    cache consistent (it holds the part decoded so far) so the next request still reuses it.
+    Beyond the common prefix, cached chunks of at least `shift_chunk` tokens that reappear
+    after deleted text are shifted into place instead of decoded again (0: off). On return the
+    logits of the last prompt token are ready for sampling. A cancel leaves the cache
+    consistent (it holds the part decoded so far) so the next request still reuses it.
     """
     if not tokens:
         raise ValueError("empty prompt")
+    memory = model.context.memory
     keep = common_prefix_length(model.cached, tokens) if reuse else 0
+    if reuse and shift_chunk > 0 and keep < len(model.cached):
+        keep, stats.prompt_tokens_shifted = _shift_reuse(model, tokens, keep, shift_chunk)
     if keep == len(tokens):
         keep -= 1  # the last token must be decoded again to get its logits
-    memory = model.context.memory
     if keep < len(model.cached):
         if not llama_cpp.llama_memory_seq_rm(memory, 0, keep, -1):
             llama_cpp.llama_memory_clear(memory, True)
@@ -62,6 +69,45 @@ def evaluate_prompt(
             _decode(model, chunk, begin)
     finally:
         stats.prompt_ms = (time.perf_counter() - start) * 1000
+
+
+def _shift_reuse(
+    model: LoadedModel, tokens: Sequence[int], n_past: int, min_chunk: int
+) -> tuple[int, int]:
+    """llama-server's --cache-reuse: drop cached text the prompt no longer has and shift the
+    matching chunks after it back into place (RoPE shift), so they are not decoded again.
+
+    Positions in a sequence must stay consecutive, so only deletions are bridged; text
+    inserted before a chunk ends the reuse there. Returns (new n_past, tokens shifted).
+    """
+    memory = model.context.memory
+    if not llama_cpp.llama_memory_can_shift(memory):
+        return n_past, 0
+    cached = model.cached
+    head_c = head_p = n_past
+    shifted = 0
+    while head_c < len(cached) and head_p < len(tokens):
+        n_match = 0
+        while (
+            head_c + n_match < len(cached)
+            and head_p + n_match < len(tokens)
+            and cached[head_c + n_match] == tokens[head_p + n_match]
+        ):
+            n_match += 1
+        if n_match >= min_chunk:
+            llama_cpp.llama_memory_seq_rm(memory, 0, head_p, head_c)
+            llama_cpp.llama_memory_seq_add(memory, 0, head_c, head_c + n_match, head_p - head_c)
+            head_p += n_match
+            head_c += n_match
+            n_past = head_p
+            shifted += n_match
+        else:
+            head_c += 1
+    if shifted:
+        # Cells past n_past are still at their old positions: drop them with the rest below.
+        llama_cpp.llama_memory_seq_rm(memory, 0, n_past, -1)
+        model.cached[:] = tokens[:n_past]
+    return n_past, shifted
 
 
 def _decode(model: LoadedModel, chunk: list[int], position: int) -> None:
@@ -125,6 +171,7 @@ def generate(
     cancel: CancelToken,
     reuse: bool = True,
     speculative: bool = True,
+    shift_chunk: int = SHIFT_MIN_CHUNK,
 ) -> tuple[str, GenerationStats]:
     """Decode up to `params.max_tokens` tokens after `prompt`; returns (text, stats).
 
@@ -134,7 +181,7 @@ def generate(
     """
     stats = GenerationStats()
     try:
-        evaluate_prompt(model, prompt, cancel, stats, reuse)
+        evaluate_prompt(model, prompt, cancel, stats, reuse, shift_chunk)
     except Cancelled:
         stats.stop_reason = StopReason.CANCELLED
         return "", stats
@@ -170,8 +217,8 @@ def generate(
             # Drafts cost ~0.2 token-times each to verify: grow them while they are right,
             # shrink them when wrong, and stop drafting for text that does not repeat.
             accepted = stats.draft_accepted - accepted_before
-            draft_limit = min(MAX_DRAFT, draft_limit * 2) if accepted == len(draft) else max(
-                1, accepted
+            draft_limit = (
+                min(MAX_DRAFT, draft_limit * 2) if accepted == len(draft) else max(1, accepted)
             )
             misses = misses + 1 if accepted == 0 else 0
             if misses >= 2:

@@ -39,13 +39,17 @@ def test_speculative_output_equals_greedy(model: LoadedModel, index: int) -> Non
     text = prompts()[index]
     tokens = [model.bos, *model.tokenize(text)[-1500:]]
     params = GenerationParams(max_tokens=48)
-    plain, plain_stats = generate(model, tokens, params, [], CancelToken(), reuse=False,
-                                  speculative=False)
-    fast, fast_stats = generate(model, tokens, params, [], CancelToken(), reuse=False,
-                                speculative=True)
-    print(f"prompt {index}: drafted {fast_stats.draft_tokens}, accepted "
-          f"{fast_stats.draft_accepted}, {plain_stats.generate_ms:.0f} -> "
-          f"{fast_stats.generate_ms:.0f} ms")
+    plain, plain_stats = generate(
+        model, tokens, params, [], CancelToken(), reuse=False, speculative=False
+    )
+    fast, fast_stats = generate(
+        model, tokens, params, [], CancelToken(), reuse=False, speculative=True
+    )
+    print(
+        f"prompt {index}: drafted {fast_stats.draft_tokens}, accepted "
+        f"{fast_stats.draft_accepted}, {plain_stats.generate_ms:.0f} -> "
+        f"{fast_stats.generate_ms:.0f} ms"
+    )
     assert fast == plain
     assert fast_stats.generated_tokens == plain_stats.generated_tokens
     assert plain_stats.draft_tokens == 0
