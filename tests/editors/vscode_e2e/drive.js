@@ -66,6 +66,13 @@ async function main() {
     await page.keyboard.press('Control+s');
     await page.waitForTimeout(1000);
     await page.screenshot({ path: path.join(shots, 'vscode-accepted.png') });
+    // The status bar tooltip: model, latency, tokens/s, acceptance.
+    await page.keyboard.press('Escape');
+    await status.hover();
+    await page.waitForSelector('.monaco-hover, .workbench-hover', { timeout: 10000 })
+      .catch(() => log('no hover shown'));
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: path.join(shots, 'vscode-status-tooltip.png') });
     const label = await status.getAttribute('aria-label');
     console.log(JSON.stringify({ ghost, status: await status.textContent(), tooltip: label }));
   } catch (err) {
