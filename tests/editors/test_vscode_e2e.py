@@ -153,3 +153,8 @@ def test_ghost_text_and_tab_in_real_vscode(code_server: tuple[str, Path], tmp_pa
     assert "gemma" in seen["tooltip"].lower()
     assert "tokens/s" in seen["tooltip"]
     assert "Accepted: 1/" in seen["tooltip"]
+
+    # Clicking the item opens the menu; "Disable completions" reaches the server (state disabled).
+    for entry in ("Disable completions", "Restart server", "Show log", "Trigger suggestion"):
+        assert entry in seen["menu"], seen["menu"]
+    assert "SmallCode: disabled" in seen["afterToggle"]

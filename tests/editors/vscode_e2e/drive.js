@@ -74,7 +74,20 @@ async function main() {
     await page.waitForTimeout(500);
     await page.screenshot({ path: path.join(shots, 'vscode-status-tooltip.png') });
     const label = await status.getAttribute('aria-label');
-    console.log(JSON.stringify({ ghost, status: await status.textContent(), tooltip: label }));
+    const statusText = await status.textContent();
+    // Click the item: the quick menu offers toggle/restart/log; disable through it.
+    await status.click();
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Disable completions' });
+    await row.waitFor({ timeout: 10000 });
+    const menu = await page.locator('.quick-input-list').innerText();
+    await page.screenshot({ path: path.join(shots, 'vscode-menu.png') });
+    await row.click();
+    await page.waitForFunction(() => {
+      const el = [...document.querySelectorAll('.statusbar-item')].find((e) => e.textContent.includes('SmallCode'));
+      return el && /SmallCode: disabled/.test(el.getAttribute('aria-label') || '');
+    }, null, { timeout: 30000 });
+    const afterToggle = await status.getAttribute('aria-label');
+    console.log(JSON.stringify({ ghost, status: statusText, tooltip: label, menu, afterToggle }));
   } catch (err) {
     await page.screenshot({ path: path.join(shots, 'vscode-failure.png') }).catch(() => undefined);
     throw err;
