@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
@@ -17,11 +19,19 @@ EDITORS = ROOT / "editors"
 REQUIRE = os.environ.get("SMALLCODE_REQUIRE_EDITORS") == "1"
 
 
-def missing(reason: str) -> None:
+def missing(reason: str) -> NoReturn:
     """Skip locally, fail in CI (SMALLCODE_REQUIRE_EDITORS=1)."""
     if REQUIRE:
         pytest.fail(reason)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def need_module(name: str) -> Any:
+    """Imports `name`; skips locally, fails under SMALLCODE_REQUIRE_EDITORS=1."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        missing(f"python package {name} is not installed")
 
 
 def find_server() -> str | None:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from editor_env import EDITORS
+from editor_env import EDITORS, need_module
 from lsp_stdio import LspProcess
 
-jsonschema = pytest.importorskip("jsonschema")
+jsonschema = need_module("jsonschema")
 
 TEMPLATE = EDITORS / "jetbrains" / "smallcode"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from editor_env import EDITORS, nvim_binary
+from editor_env import EDITORS, need_module, nvim_binary
 
-pynvim = pytest.importorskip("pynvim")
+pynvim = need_module("pynvim")
 
 pytestmark = pytest.mark.e2e
 
