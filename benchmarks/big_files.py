@@ -161,7 +161,8 @@ async def main(sizes: list[int], kinds: list[str], edits: int) -> list[dict[str,
                         row["offset_at_ms"] = offset_at_ms(size)
                     rows.append(row)
                     print(
-                        f"{kind:<12} {size:>10} {row['open_ms']:>7.0f}ms {row['change_ms']:>8.1f}ms "
+                        f"{kind:<12} {size:>10} {row['open_ms']:>7.0f}ms "
+                        f"{row['change_ms']:>8.1f}ms "
                         f"{row['complete_middle_ms']:>11.0f}ms {row['complete_end_ms']:>11.0f}ms "
                         f"{row.get('offset_at_ms', float('nan')):>8.1f}ms",
                         flush=True,

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-SERVER_ARGS = ["-m", "smallcode_lsp.cli", "serve", "--log-level", "WARNING"]
+LAUNCHER = [sys.executable, "-m", "smallcode_lsp.cli"]
+SERVER_ARGS = ["serve", "--log-level", "WARNING"]
 UNANSWERED = object()
 
 
@@ -41,12 +42,12 @@ class RawServer:
 
     @classmethod
     async def start(
-        cls, tmp: Path, *extra: str, python: list[str] | None = None, env: dict | None = None
+        cls, tmp: Path, *extra: str, launcher: list[str] | None = None, env: dict | None = None
     ) -> RawServer:
         stderr_path = tmp / f"server-{time.monotonic_ns()}.log"
         with stderr_path.open("wb") as err:
             proc = await asyncio.create_subprocess_exec(
-                *(python or [sys.executable]),
+                *(launcher or LAUNCHER),
                 *SERVER_ARGS,
                 *extra,
                 stdin=asyncio.subprocess.PIPE,
