@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
+from smallcode_lsp.safety.limits import document_window
 from smallcode_lsp.types import Completion, CompletionRequest, DocumentSnapshot, Trigger
 
 
@@ -63,9 +65,12 @@ def snapshot(document: TextDocument) -> DocumentSnapshot:
 def completion_request(
     document: TextDocument, position: lsp.Position, trigger: Trigger
 ) -> CompletionRequest:
-    return CompletionRequest(
-        document=snapshot(document), offset=offset_at(document, position), trigger=trigger
-    )
+    """The request the pipeline sees; on a huge file, only a window around the cursor."""
+    snap, offset = snapshot(document), offset_at(document, position)
+    start, end = document_window(snap.text, offset)
+    if end - start < len(snap.text):
+        snap, offset = dataclasses.replace(snap, text=snap.text[start:end]), offset - start
+    return CompletionRequest(document=snap, offset=offset, trigger=trigger)
 
 
 def trigger_of(kind: lsp.InlineCompletionTriggerKind | None) -> Trigger:
