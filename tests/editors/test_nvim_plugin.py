@@ -240,3 +240,19 @@ def test_escape_clears_and_toggle_stops_suggestions(editor: Editor) -> None:
     editor.wait("state ready", lambda: editor.status()["state"] == "ready")
     editor.nvim.input("GA")
     editor.wait("ghost text again", lambda: editor.ghost().strip())
+    editor.nvim.input("<Esc>")
+
+    # :Smallcode restart: a new client (new server process) attaches and loads the model.
+    old = editor.lua("return vim.lsp.get_clients({ bufnr = 0, name = 'smallcode' })[1].id")
+    editor.nvim.command("Smallcode restart")
+    editor.wait(
+        "a new client",
+        lambda: (
+            editor.lua(
+                "local c = vim.lsp.get_clients({ bufnr = 0, name = 'smallcode' })"
+                " return #c == 1 and c[1].id"
+            )
+            not in (False, old, None)
+        ),
+    )
+    editor.wait("state ready", lambda: (editor.status() or {}).get("state") == "ready")

@@ -100,16 +100,23 @@ function M.status()
   end)
 end
 
---- Stops the smallcode clients and starts them again for the loaded buffers.
+--- Stops the smallcode clients and, once they are gone, starts them again for loaded buffers.
 function M.restart()
-  local clients = vim.lsp.get_clients({ name = 'smallcode' })
-  for _, client in ipairs(clients) do
+  for _, client in ipairs(vim.lsp.get_clients({ name = 'smallcode' })) do
     if util.has_011 then client:stop() else client.stop() end
   end
-  vim.defer_fn(function()
+  local tries = 0
+  local timer = assert(vim.uv.new_timer())
+  timer:start(100, 100, vim.schedule_wrap(function()
+    tries = tries + 1
+    if #vim.lsp.get_clients({ name = 'smallcode' }) > 0 and tries < 100 then
+      return
+    end
+    timer:stop()
+    timer:close()
     local group = vim.lsp.config and 'nvim.lsp.enable' or 'smallcode.start'
     vim.cmd('silent! doautoall ' .. group .. ' FileType')
-  end, 500)
+  end))
 end
 
 M.statusline = function()
