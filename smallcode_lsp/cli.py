@@ -29,6 +29,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         n_gpu_layers=args.gpu_layers,
         experts_used=args.experts_used,
         max_tokens=getattr(args, "max_tokens", Settings.max_tokens),
+        # One-shot commands show the whole suggestion: no keystroke deadline to meet.
+        latency_budget_ms=0 if args.command in ("complete", "eval") else Settings.latency_budget_ms,
     )
 
 
@@ -49,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--max-tokens", type=int, default=Settings.max_tokens)
     complete.add_argument("--invoked", action="store_true", help="as an explicit request")
     _add_model_args(complete)
+    evaluate = sub.add_parser("eval", help="fill-in-the-middle evaluation on a code directory")
+    evaluate.add_argument("directory", help="root of real code to cut holes from")
+    evaluate.add_argument("--limit", type=int, default=40, help="number of tasks")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--max-tokens", type=int, default=Settings.max_tokens)
+    evaluate.add_argument("--json", dest="json_out", help="also write the results here")
+    _add_model_args(evaluate)
     model = sub.add_parser("model", help="describe the model that would be used")
     model.add_argument("--json", action="store_true")
     _add_model_args(model)
@@ -75,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         from smallcode_lsp.commands import complete_command
 
         return complete_command(args.location, _settings(args), invoked=args.invoked)
+    if command == "eval":
+        from smallcode_lsp.commands import eval_command
+
+        return eval_command(args.directory, _settings(args), args.limit, args.seed, args.json_out)
     if command == "model":
         from smallcode_lsp.commands import model_command
 

@@ -10,7 +10,7 @@ from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.model import LoadedModel, ModelLoadError
 from smallcode_lsp.filetypes import language_id_for_path
 from smallcode_lsp.options import Settings
-from smallcode_lsp.pipeline import run_alternatives
+from smallcode_lsp.pipeline import ContextSources, run_alternatives
 from smallcode_lsp.service import resolve_model_path
 from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
 
@@ -60,7 +60,7 @@ def complete_command(location: str, settings: Settings, invoked: bool = False) -
     )
     trigger = Trigger.INVOKED if invoked else Trigger.AUTOMATIC
     request = CompletionRequest(document=document, offset=offset, trigger=trigger)
-    results = run_alternatives(model, request, settings, CancelToken())
+    results = run_alternatives(model, request, settings, CancelToken(), ContextSources())
     model.close()
     for index, completion in enumerate(results):
         if len(results) > 1:
@@ -107,4 +107,45 @@ def model_command(settings: Settings, as_json: bool = False) -> int:
     ]
     for key, value in rows:
         print(f"{key:>20}: {value}")
+    return 0
+
+
+def eval_command(root: str, settings: Settings, limit: int, seed: int, out: str | None) -> int:
+    """Fill-in-the-middle tasks from real code, with context+shaping on vs. off, one model."""
+    from dataclasses import replace
+
+    from smallcode_lsp.evaluate import build_tasks, format_table, run_eval
+    from smallcode_lsp.pipeline import run_completion
+    from smallcode_lsp.workspace.index import WorkspaceIndex
+
+    tasks = build_tasks(root, limit, seed)
+    if not tasks:
+        print(f"smallcode-lsp eval: no tasks found under {root}", file=sys.stderr)
+        return 2
+    try:
+        model = _load(settings)
+    except ModelLoadError as exc:
+        print(f"smallcode-lsp eval: {exc}", file=sys.stderr)
+        return 1
+    index = WorkspaceIndex([root], watch=False)
+    index.start()
+    index.ready.wait(120)
+    runs = {"prefix/suffix only": (False, False), "context + shaping": (True, True)}
+    results: dict[str, dict] = {}
+    for name, (context, shaping) in runs.items():
+        run_settings = replace(settings, context=context, shaping=shaping)
+
+        def complete(request: CompletionRequest, run_settings: Settings = run_settings) -> str:
+            # A fresh ring per task: recent chunks of an earlier task's file would hold this
+            # task's answer (only that task's own hole was cut from its text).
+            sources = ContextSources(index=index)
+            return run_completion(model, request, run_settings, CancelToken(), sources=sources).text
+
+        results[name] = run_eval(tasks, complete)
+    index.stop()
+    model.close()
+    print(f"{len(tasks)} tasks from {root}, model {model.info.name}")
+    print(format_table(results))
+    if out:
+        Path(out).write_text(json.dumps(results, indent=2))
     return 0

@@ -9,6 +9,7 @@ from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
+from smallcode_lsp.documents import TextEdit
 from smallcode_lsp.safety.limits import document_window
 from smallcode_lsp.types import Completion, CompletionRequest, DocumentSnapshot, Trigger
 
@@ -49,6 +50,24 @@ def clean_text(text: str) -> str:
     if text.isascii() or not _LONE_SURROGATE.search(text):
         return text
     return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def fs_path(uri: str) -> str | None:
+    """The filesystem path of a file: URI (None for other schemes)."""
+    return to_fs_path(uri) if uri.startswith("file:") else None
+
+
+def text_edits(params: lsp.DidChangeTextDocumentParams) -> list[TextEdit]:
+    edits = []
+    for change in params.content_changes:
+        if isinstance(change, lsp.TextDocumentContentChangePartial):
+            start, end = change.range.start, change.range.end
+            edits.append(
+                TextEdit(change.text, (start.line, start.character), (end.line, end.character))
+            )
+        else:
+            edits.append(TextEdit(change.text))
+    return edits
 
 
 def snapshot(document: TextDocument) -> DocumentSnapshot:

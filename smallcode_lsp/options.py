@@ -25,6 +25,9 @@ class Settings:
     enable: bool = True
     disabled_languages: tuple[str, ...] = ()
     use_fim: bool = True
+    context: bool = True  # workspace context: imports, definitions from other files, recent code
+    shaping: bool = True  # syntax-aware single/multi-line, stopping and post-processing
+    workspace_index: bool = True  # index the workspace roots (symbols for the context)
     cache_reuse: bool = True  # keep the KV cache between requests (off: only for benchmarks)
     cache_shift: bool = True  # shift cached chunks over deleted text (llama-server cache-reuse)
     latency_budget_ms: int = 1000  # Automatic requests: max tokens sized to fit (0: off)

@@ -1,19 +1,25 @@
 """One completion: request -> prompt -> engine -> post-processing. Runs on the engine worker.
 
 The same code serves the LSP handlers, `smallcode-lsp complete`, the benchmarks and the eval.
+With `context`/`shaping` off (settings), it falls back to a plain prefix/suffix window and
+indentation stops: the baseline the evaluation compares against.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
+from smallcode_lsp.context.builder import ContextBuilder
+from smallcode_lsp.context.document import ParsedDocument
+from smallcode_lsp.context.shaping import Shape, SyntaxStopper, decide_shape
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.generate import SHIFT_MIN_CHUNK, common_prefix_length, generate
 from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.engine.prompt import PromptFormat, build_prompt
 from smallcode_lsp.engine.stops import StopRule, make_block_stop, stop_at_line_end
 from smallcode_lsp.options import Settings
+from smallcode_lsp.postprocess.chain import postprocess as run_filters
 from smallcode_lsp.prompt_window import prefix_window, suffix_window
 from smallcode_lsp.types import (
     Completion,
@@ -23,22 +29,52 @@ from smallcode_lsp.types import (
     StopReason,
     Trigger,
 )
+from smallcode_lsp.workspace.index import WorkspaceIndex
+from smallcode_lsp.workspace.recent import RecentSnippets
 
 log = logging.getLogger(__name__)
 
 SUFFIX_SHARE = 4  # the suffix gets at most 1/4 of the prompt budget (llama-server /infill too)
 MAX_PROMPT_TOKENS = 2048  # prefill on 2 cores: ~500 tokens/s; more context costs a cold start
+RECENT_JUMP_LINES = 32
 
 
-@dataclass(frozen=True)
-class Shape:
-    """How much to generate: the rest of the line, or a block."""
+@dataclass
+class ContextSources:
+    """Workspace-level context shared by all requests; used on the worker thread only."""
 
-    single_line: bool
-    line_prefix: str  # text of the cursor's line before the cursor
+    index: WorkspaceIndex | None = None
+    recent: RecentSnippets = field(default_factory=RecentSnippets)
+    _builder: ContextBuilder | None = None
+    _builder_model: int = 0
+    _recent_lines: dict[str, int] = field(default_factory=dict)
+
+    def note_cursor(self, request: CompletionRequest) -> None:
+        """Remember the code around the cursor when it lands somewhere new (>32 lines away).
+
+        Not on every keystroke: a changed snippet set changes the prompt's stable front.
+        """
+        doc = request.document
+        if not doc.path:
+            return
+        line = doc.text.count("\n", 0, request.offset)
+        last = self._recent_lines.get(doc.uri)
+        if last is None or abs(line - last) > RECENT_JUMP_LINES:
+            self._recent_lines[doc.uri] = line
+            self.recent.add_around(doc.path, doc.text, request.offset)
+
+    def builder_for(self, model: LoadedModel) -> ContextBuilder:
+        """One builder per loaded model: it counts in that model's tokens and keeps state."""
+        if self._builder is None or self._builder_model != id(model):
+            self._builder = ContextBuilder(self.index, self.recent, model.count_tokens)
+            self._builder_model = id(model)
+        return self._builder
 
 
-def decide_shape(request: CompletionRequest) -> Shape:
+# -- the plain baseline (context and shaping off) ----------------------------------------------
+
+
+def basic_shape(request: CompletionRequest) -> Shape:
     """Mid-line: finish the line. On an empty line or after a block opener: a block."""
     prefix = request.prefix
     line_prefix = prefix[prefix.rfind("\n") + 1 :]
@@ -46,43 +82,88 @@ def decide_shape(request: CompletionRequest) -> Shape:
     opener = line_prefix.rstrip().endswith((":", "{", "(", "["))
     blank_line = not line_prefix.strip()
     single = bool(line_suffix.strip()) or not (blank_line or opener)
-    return Shape(single_line=single, line_prefix=line_prefix)
+    indent = line_prefix[: len(line_prefix) - len(line_prefix.lstrip(" \t"))]
+    return Shape(single, indent, "line" if single else "block", len(indent))
 
 
-def stop_rules_for(shape: Shape) -> list[StopRule]:
+def basic_stop_rules(request: CompletionRequest, shape: Shape) -> list[StopRule]:
     if shape.single_line:
         return [stop_at_line_end]
-    return [make_block_stop(shape.line_prefix)]
+    prefix = request.prefix
+    return [make_block_stop(prefix[prefix.rfind("\n") + 1 :])]
 
 
-def prompt_parts(request: CompletionRequest, model: LoadedModel, max_tokens: int) -> PromptParts:
-    budget = min(MAX_PROMPT_TOKENS, model.n_ctx - max_tokens - 8)
-    fim = model.fim.available
-    suffix_budget = budget // SUFFIX_SHARE if fim else 0
-    doc = request.document
-    return PromptParts(
-        prefix=prefix_window(request.prefix, budget - suffix_budget, model.count_tokens),
-        suffix=suffix_window(request.suffix, suffix_budget, model.count_tokens) if fim else "",
-        file_path=doc.path.rsplit("/", 1)[-1] if doc.path else None,
-        language_id=doc.language_id,
-    )
-
-
-def postprocess(text: str, request: CompletionRequest, shape: Shape) -> str:
-    """Cut what would be wrong to insert: trailing space, text the suffix already has."""
+def basic_postprocess(text: str, request: CompletionRequest, shape: Shape) -> str:
+    """Cut trailing space and text the suffix already has."""
     text = text.rstrip()
     if not text.strip():
         return ""
     line_suffix = request.suffix.split("\n", 1)[0].strip()
     if line_suffix and shape.single_line:
-        # The model often re-types the closing brackets that follow the cursor.
         first_line = text.split("\n", 1)[0]
         if first_line.endswith(line_suffix):
             text = first_line[: len(first_line) - len(line_suffix)].rstrip()
-    next_line = request.suffix.split("\n", 2)[1].strip() if request.suffix.count("\n") >= 1 else ""
+    lines = request.suffix.split("\n", 2)
+    next_line = lines[1].strip() if len(lines) > 1 else ""
     if next_line and text.strip() == next_line:  # would duplicate the line below
         return ""
     return text
+
+
+def window_parts(
+    request: CompletionRequest, model: LoadedModel, budget: int, suffix_budget: int
+) -> PromptParts:
+    doc = request.document
+    return PromptParts(
+        prefix=prefix_window(request.prefix, budget, model.count_tokens),
+        suffix=suffix_window(request.suffix, suffix_budget, model.count_tokens)
+        if suffix_budget
+        else "",
+        file_path=doc.path.rsplit("/", 1)[-1] if doc.path else None,
+        language_id=doc.language_id,
+    )
+
+
+# -- token healing for a trailing space -----------------------------------------------------------
+
+
+def heal_trailing_space(parts: PromptParts) -> tuple[PromptParts, str]:
+    """Move spaces the user typed after code out of the prompt.
+
+    BPE vocabularies attach a space to the word after it (" operator"), so a prompt ending in
+    a bare space token is off-distribution and small models answer with a newline. The model
+    sees the prefix without the spaces and must generate them; they are cut from the answer.
+    """
+    prefix = parts.prefix
+    stripped = prefix.rstrip(" \t")
+    line = stripped[stripped.rfind("\n") + 1 :]
+    if stripped == prefix or not line.strip():
+        return parts, ""  # no trailing space, or only indentation (a token of its own)
+    return replace(parts, prefix=stripped), prefix[len(stripped) :]
+
+
+def healed_rule(rule: StopRule, heal: str) -> StopRule:
+    """A stop rule judging the text after the healed spaces (cut indices stay in `text`)."""
+
+    def check(text: str) -> int | None:
+        if text.startswith(heal):
+            cut = rule(text[len(heal) :])
+            return None if cut is None else cut + len(heal)
+        if heal.startswith(text):
+            return None  # still generating the healed spaces
+        return rule(text)
+
+    return check
+
+
+# -- one completion ------------------------------------------------------------------------------
+
+
+def _parsed_for(request: CompletionRequest, parsed: ParsedDocument | None) -> ParsedDocument:
+    doc = request.document
+    if parsed is not None and parsed.text == doc.text:
+        return parsed
+    return ParsedDocument(doc.text, doc.language_id, doc.path)
 
 
 def run_completion(
@@ -91,10 +172,22 @@ def run_completion(
     settings: Settings,
     cancel: CancelToken,
     shape: Shape | None = None,
+    sources: ContextSources | None = None,
+    parsed: ParsedDocument | None = None,
 ) -> Completion:
     """Generate one completion for `request` (on the engine worker thread)."""
-    shape = shape or decide_shape(request)
-    parts = prompt_parts(request, model, settings.max_tokens)
+    if settings.shaping or settings.context:
+        parsed = _parsed_for(request, parsed)
+    if shape is None:
+        shape = decide_shape(request, parsed) if settings.shaping else basic_shape(request)
+    budget = min(MAX_PROMPT_TOKENS, model.n_ctx - settings.max_tokens - 8)
+    suffix_budget = budget // SUFFIX_SHARE if model.fim.available and settings.use_fim else 0
+    if settings.context and sources is not None:
+        builder = sources.builder_for(model)
+        parts = builder.build(request, parsed, budget - suffix_budget, suffix_budget)
+    else:
+        parts = window_parts(request, model, budget - suffix_budget, suffix_budget)
+    parts, heal = heal_trailing_space(parts)
     fmt = PromptFormat(
         fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=settings.use_fim
     )
@@ -105,16 +198,19 @@ def run_completion(
         max_tokens = model.speed.max_tokens_within(
             settings.latency_budget_ms, new_tokens, max_tokens
         )
+    if settings.shaping:
+        rules: list[StopRule] = [SyntaxStopper(request, parsed, shape).check]
+    else:
+        rules = basic_stop_rules(request, shape)
+    rules = [healed_rule(rule, heal) for rule in rules] if heal else rules
     params = GenerationParams(
-        max_tokens=max_tokens,
-        temperature=settings.temperature,
-        single_line=shape.single_line,
+        max_tokens=max_tokens, temperature=settings.temperature, single_line=shape.single_line
     )
     text, stats = generate(
         model,
         tokens,
         params,
-        stop_rules_for(shape),
+        rules,
         cancel,
         reuse=settings.cache_reuse,
         speculative=settings.speculative,
@@ -122,12 +218,22 @@ def run_completion(
     )
     if stats.stop_reason is StopReason.CANCELLED:
         return Completion("", stats)
-    final = postprocess(text, request, shape)
+    if heal:
+        text = text[len(heal) :] if text.startswith(heal) else text.lstrip(" \t")
+    if settings.shaping:
+        final = run_filters(text, request, parsed, shape)
+    else:
+        final = basic_postprocess(text, request, shape)
     log.info(
-        "completion: %d prompt tokens (%d evaluated), %d generated, %s, %.0f+%.0f ms",
+        "completion (%s): %d prompt tokens (%d evaluated, %d shifted), %d generated "
+        "(%d/%d drafts accepted), %s, %.0f+%.0f ms",
+        shape.kind,
         stats.prompt_tokens,
         stats.prompt_tokens_evaluated,
+        stats.prompt_tokens_shifted,
         stats.generated_tokens,
+        stats.draft_accepted,
+        stats.draft_tokens,
         stats.stop_reason.value,
         stats.prompt_ms,
         stats.generate_ms,
@@ -135,15 +241,34 @@ def run_completion(
     return Completion(final, stats)
 
 
+def other_shape(shape: Shape) -> Shape:
+    """The alternative an Invoked request adds: the whole block instead of the line, or back."""
+    if shape.single_line:
+        return Shape(False, shape.indent, "block", shape.block_indent, "alternative: block")
+    return Shape(True, shape.indent, "line", shape.block_indent, "alternative: line")
+
+
 def run_alternatives(
-    model: LoadedModel, request: CompletionRequest, settings: Settings, cancel: CancelToken
+    model: LoadedModel,
+    request: CompletionRequest,
+    settings: Settings,
+    cancel: CancelToken,
+    sources: ContextSources | None = None,
+    parsed: ParsedDocument | None = None,
 ) -> list[Completion]:
     """Automatic: one completion. Invoked: also the other shape (line vs block), deduplicated."""
-    first_shape = decide_shape(request)
-    results = [run_completion(model, request, settings, cancel, first_shape)]
+    if sources is not None and settings.context:
+        sources.note_cursor(request)
+    if settings.shaping or settings.context:
+        parsed = _parsed_for(request, parsed)
+    first_shape = decide_shape(request, parsed) if settings.shaping else basic_shape(request)
+    results = [run_completion(model, request, settings, cancel, first_shape, sources, parsed)]
     if request.trigger is Trigger.INVOKED and settings.invoked_items > 1 and not cancel.cancelled:
-        other = Shape(single_line=not first_shape.single_line, line_prefix=first_shape.line_prefix)
-        results.append(run_completion(model, request, settings, cancel, other))
+        results.append(
+            run_completion(
+                model, request, settings, cancel, other_shape(first_shape), sources, parsed
+            )
+        )
     seen: set[str] = set()
     unique = []
     for completion in results:

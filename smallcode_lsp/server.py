@@ -18,7 +18,9 @@ from smallcode_lsp.convert import (
     PositionOutOfRange,
     completion_items,
     completion_request,
+    fs_path,
     inline_items,
+    text_edits,
     trigger_of,
 )
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
@@ -108,6 +110,17 @@ def _apply_settings(ls: SmallcodeServer, payload: Any) -> Settings:
     return settings
 
 
+def workspace_roots(params: lsp.InitializeParams) -> list[str]:
+    """Filesystem paths of the workspace folders (or the root URI / path of older clients)."""
+    uris = [folder.uri for folder in params.workspace_folders or []]
+    if not uris and params.root_uri:
+        uris = [params.root_uri]
+    roots = [path for path in (fs_path(uri) for uri in uris) if path]
+    if not roots and params.root_path:
+        roots = [params.root_path]
+    return roots
+
+
 def create_server(settings: Settings | None = None) -> SmallcodeServer:
     server = SmallcodeServer(settings)
 
@@ -120,6 +133,7 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
         ls.start_service(_apply_settings(ls, options))
         assert ls.service is not None
         ls.initial_load = ls.service.load_model()
+        ls.service.start_index(workspace_roots(params))
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: SmallcodeServer, _params: lsp.InitializedParams) -> None:
@@ -138,15 +152,27 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
         if ls.service.update_settings(_apply_settings(ls, payload)):
             await ls.load_model()
 
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: SmallcodeServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        if ls.service is not None:
+            doc = params.text_document
+            uri = unquote(doc.uri)  # the key pygls' workspace uses too
+            ls.service.documents.open(uri, doc.text, doc.language_id, fs_path(doc.uri))
+
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: SmallcodeServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        if ls.service is not None:
-            ls.service.cancel_document(params.text_document.uri)
+        if ls.service is None:
+            return
+        uri = unquote(params.text_document.uri)
+        ls.service.cancel_document(uri)
+        synced = ls.workspace.text_documents.get(uri)
+        if synced is not None:
+            ls.service.documents.change(uri, text_edits(params), synced.source)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmallcodeServer, params: lsp.DidCloseTextDocumentParams) -> None:
         if ls.service is not None:
-            ls.service.forget_document(params.text_document.uri)
+            ls.service.forget_document(unquote(params.text_document.uri))
 
     async def complete(
         ls: SmallcodeServer, uri: str, position: lsp.Position, trigger: Trigger

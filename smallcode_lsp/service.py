@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smallcode_lsp.default_model import default_model_path
+from smallcode_lsp.documents import DocumentStore
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.engine.worker import EngineWorker, NoModel
 from smallcode_lsp.options import Settings
-from smallcode_lsp.pipeline import run_alternatives
+from smallcode_lsp.pipeline import ContextSources, run_alternatives
 from smallcode_lsp.typeahead import TypeAheadCache
 from smallcode_lsp.types import (
     Completion,
@@ -29,6 +30,7 @@ from smallcode_lsp.types import (
     StopReason,
     Trigger,
 )
+from smallcode_lsp.workspace.index import WorkspaceIndex
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,20 @@ class ServiceStatus:
     acceptance: Acceptance = field(default_factory=Acceptance)
 
 
+def next_line_lead(accepted: str, suffix: str) -> str:
+    """What the editor inserts on Enter at the end of `accepted`'s line, if that line is done.
+
+    "" when text follows on the same line (the next suggestion continues this line).
+    """
+    if suffix.split("\n", 1)[0].strip():
+        return ""
+    line = accepted[accepted.rfind("\n") + 1 :]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    if line.rstrip().endswith((":", "{", "(", "[")):
+        indent += "\t" if indent.startswith("\t") else "    "
+    return "\n" + indent
+
+
 def resolve_model_path(setting: str | None) -> str:
     """The GGUF to load: the `model` setting (with ~ expanded), else the embedded default."""
     if setting:
@@ -79,7 +95,10 @@ class CompletionService:
         self.status = ServiceStatus()
         self._on_status = on_status or (lambda: None)
         self._running: dict[str, CancelToken] = {}
+        self.documents = DocumentStore()
+        self.sources = ContextSources()
         self._typeahead: dict[str, TypeAheadCache] = {}
+        self._prefetched_keys: dict[str, tuple[int, str, str]] = {}
         self._typeahead_lock = threading.Lock()  # prefetch results arrive on the worker thread
 
     # -- model ---------------------------------------------------------------------------------
@@ -121,7 +140,16 @@ class CompletionService:
         if token is not None:
             token.cancel()
 
+    def start_index(self, roots: list[str]) -> None:
+        """Index the workspace roots in the background (symbols for cross-file context)."""
+        if not roots or not self.settings.workspace_index or self.sources.index is not None:
+            return
+        index = WorkspaceIndex(roots)
+        index.start()
+        self.sources.index = index
+
     def forget_document(self, uri: str) -> None:
+        self.documents.close(uri)
         self.cancel_document(uri)
         with self._typeahead_lock:
             self._typeahead.pop(uri, None)
@@ -143,28 +171,46 @@ class CompletionService:
                 cache.add(request.prefix, request.suffix, completion.text)
 
     def _prefetch(self, request: CompletionRequest, shown: str) -> None:
-        """When idle, compute the suggestion that follows `shown` once the user accepts it."""
+        """When idle, compute the suggestion that follows `shown` once the user accepts it.
+
+        If `shown` ends its line, the next suggestion is for the following line (after the
+        Enter and auto-indent the editor will insert), cached so that typing the newline, or
+        asking again at the line end, answers from it.
+        """
         if not self.settings.prefetch or not shown:
             return
         doc = request.document
-        text = request.prefix + shown + request.suffix
+        accepted = request.prefix + shown
+        key = (len(accepted), accepted[-256:], request.suffix[:256])
+        if self._prefetched_keys.get(doc.uri) == key:
+            return  # already queued or done for this exact spot
+        self._prefetched_keys[doc.uri] = key
+        lead = next_line_lead(accepted, request.suffix)
         ahead = CompletionRequest(
-            document=DocumentSnapshot(doc.uri, text, doc.language_id, doc.version, doc.path),
-            offset=request.offset + len(shown),
+            document=DocumentSnapshot(
+                doc.uri, accepted + lead + request.suffix, doc.language_id, doc.version, doc.path
+            ),
+            offset=len(accepted) + len(lead),
             trigger=Trigger.AUTOMATIC,
         )
         token = CancelToken()
         settings = self.settings
         future = self.worker.submit_with_model(
-            lambda model: run_alternatives(model, ahead, settings, token), token, background=True
+            lambda model: run_alternatives(model, ahead, settings, token, self.sources),
+            token,
+            background=True,
         )
 
         def done(finished: Future[list[Completion]]) -> None:
             if finished.cancelled() or finished.exception() is not None or token.cancelled:
+                if self._prefetched_keys.get(doc.uri) == key:
+                    del self._prefetched_keys[doc.uri]  # preempted: may be scheduled again
                 return
             results = finished.result()
             if results and results[0].text:
-                self._remember(ahead, results)
+                with self._typeahead_lock:
+                    cache = self._typeahead.setdefault(doc.uri, TypeAheadCache())
+                    cache.add(accepted, request.suffix, lead + results[0].text)
                 self.status.prefetched += 1
 
         future.add_done_callback(done)
@@ -188,8 +234,10 @@ class CompletionService:
         settings = self.settings
         started = time.perf_counter()
         self._set_state("generating")
+        parsed = self.documents.snapshot(uri, request.document.text)
         future = self.worker.submit_with_model(
-            lambda model: run_alternatives(model, request, settings, token), token
+            lambda model: run_alternatives(model, request, settings, token, self.sources, parsed),
+            token,
         )
         try:
             results = await asyncio.wrap_future(future)
@@ -245,3 +293,5 @@ class CompletionService:
             token.cancel()
         self._running.clear()
         self.worker.stop()
+        if self.sources.index is not None:
+            self.sources.index.stop()

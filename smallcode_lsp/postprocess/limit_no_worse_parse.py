@@ -8,6 +8,42 @@ from smallcode_lsp.context.document import ParsedDocument, error_score
 from smallcode_lsp.postprocess.base import Filter, FilterConfig, FilterContext, guarded, log
 
 
+def _error_starts_in(doc: ParsedDocument, start: int, end: int) -> bool:
+    """Does an ERROR or MISSING node begin inside the inserted bytes [start, end)?"""
+    root = doc.root
+    stack = [root] if root is not None and root.has_error else []
+    while stack:
+        node = stack.pop()
+        if (node.is_error or node.is_missing) and start <= node.start_byte < end:
+            return True
+        stack.extend(c for c in node.children if c.has_error or c.is_missing)
+    return False
+
+
+def _inside_error(doc: ParsedDocument, offset: int) -> bool:
+    """True when the cursor sits inside (or just after, past whitespace) an ERROR region that
+    began on an earlier line: an unclosed construct being typed (the `{` of a dict), which no
+    completion of this line is expected to close. A broken statement on the cursor's own line
+    (`lo = `) does not count: there a good completion fixes the error."""
+    root = doc.root
+    if root is None or not root.has_error:
+        return False
+    at = doc.byte_offset(offset)
+    line_start = doc.byte_offset(doc.text.rfind("\n", 0, offset) + 1)
+    data = doc.text.encode("utf-8")
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error:
+            if node.start_byte < line_start and (
+                node.end_byte >= at or not data[node.end_byte : at].strip()
+            ):
+                return True
+            continue
+        stack.extend(c for c in node.children if c.has_error)
+    return False
+
+
 def make(config: FilterConfig) -> Filter:
     def limit_no_worse_parse(text: str, ctx: FilterContext) -> str:
         req = ctx.request
@@ -18,6 +54,8 @@ def make(config: FilterConfig) -> Filter:
             return text  # no grammar: nothing to judge by
         doc = src.copy()
         base = error_score(doc.root)
+        inside_error = _inside_error(doc, req.offset)
+        at = doc.byte_offset(req.offset)
         off = req.offset
         current = ""
 
@@ -25,7 +63,12 @@ def make(config: FilterConfig) -> Filter:
             nonlocal current
             doc.apply_edit(off, off + len(current), candidate)
             current = candidate
-            return error_score(doc.root)
+            count, damaged = error_score(doc.root)
+            if inside_error and not _error_starts_in(doc, at, at + len(candidate.encode("utf-8"))):
+                # Text inserted inside a region that is already broken (an unclosed `{` above
+                # the cursor) only grows that region: not a worse parse unless it adds errors.
+                return count, min(damaged, base[1])
+            return count, damaged
 
         worse = errors_with(text)
         if worse <= base:

@@ -35,7 +35,13 @@ async def client(lsp_client: LanguageClient):
     # Type-ahead and prefetch off: the test repeats one request and wants the model to work.
     await initialize(
         lsp_client,
-        {"maxTokens": MAX_TOKENS, "latencyBudgetMs": 0, "typeahead": False, "prefetch": False},
+        {
+            "maxTokens": MAX_TOKENS,
+            "latencyBudgetMs": 0,
+            "typeahead": False,
+            "prefetch": False,
+            "shaping": False,
+        },
     )
     await wait_for_state(lsp_client, "ready")
     open_document(lsp_client, URI, TEXT)

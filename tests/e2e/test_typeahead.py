@@ -21,15 +21,13 @@ from tests.e2e.lsp_session import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-URI = "file:///virtual/geometry.py"
+URI = "file:///virtual/operations.py"
 TEXT = (
-    "import math\n\n\n"
-    "def circle_area(radius: float) -> float:\n"
-    '    """Area of a circle."""\n'
-    "    return math.pi * radius ** 2\n\n\n"
-    "def circle_circumference(radius: float) -> float:\n"
-    '    """Circumference of a circle."""\n'
-    "    return "
+    "import operator\n\n"
+    "OPERATIONS = {\n"
+    '    "add": operator.add,\n'
+    '    "sub": operator.sub,\n'
+    '    "mul": '
 )
 LINE = TEXT.count("\n")
 COLUMN = len(TEXT.split("\n")[-1])
@@ -65,7 +63,7 @@ async def test_typing_along_is_answered_without_the_model(client: LanguageClient
     assert after["last"]["promptTokens"] == 0  # no model work at all
 
     # Prefetch: once idle, the suggestion after the accepted one is ready in the cache.
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while (await status(client))["prefetched"] < 1:
         assert time.monotonic() < deadline, "no prefetch happened"
         await asyncio.sleep(0.1)
@@ -75,3 +73,13 @@ async def test_typing_along_is_answered_without_the_model(client: LanguageClient
     last = (await status(client))["last"]
     assert last["fromCache"] is True
     assert following is not None and following.items[0].insert_text.strip()
+    assert following.items[0].insert_text.startswith("\n")  # the next line, after Enter
+
+    # Pressing Enter (the editor inserts the newline and indent) types along it too.
+    lead = following.items[0].insert_text[: 1 + len(following.items[0].insert_text[1:]) -
+                                           len(following.items[0].insert_text[1:].lstrip(" "))]
+    insert_text(client, URI, version + 1, LINE, column, lead)
+    after_enter = await inline_completion(client, URI, LINE + 1, len(lead) - 1)
+    assert (await status(client))["last"]["fromCache"] is True
+    assert after_enter is not None
+    assert lead + after_enter.items[0].insert_text == following.items[0].insert_text

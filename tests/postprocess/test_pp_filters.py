@@ -172,3 +172,13 @@ def test_chain_on_a_looping_js_block(keep_closer: bool) -> None:
 def test_chain_drops_a_retyped_suffix() -> None:
     ctx = hole("py_stdlib/bisect.py", "            lo = ")
     assert postprocess("mid + 1", ctx.request, ctx.parsed, ctx.shape) == ""
+
+
+def test_limit_no_worse_parse_inside_an_unclosed_construct() -> None:
+    """Typing the entries of a dict whose `}` is not written yet: the file is broken before
+    and after any entry, so an entry is kept; a new error inside the entry is not."""
+    text = 'import operator\n\nOPERATIONS = {\n    "add": operator.add,\n    "mul": '
+    req = CompletionRequest(DocumentSnapshot("file:///ops.py", text, "python"), len(text))
+    ctx = FilterContext(req, None, decide_shape(req, None))
+    assert run(limit_no_worse_parse, "operator.mul,", ctx) == "operator.mul,"
+    assert run(limit_no_worse_parse, "operator.mul)),", ctx) == ""

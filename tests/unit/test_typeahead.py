@@ -36,3 +36,12 @@ def test_bounded_entries_and_whitespace_ignored() -> None:
     assert len(cache) == 3
     assert cache.lookup(PREFIX + "0", SUFFIX) is None
     assert cache.lookup(PREFIX + "9", SUFFIX) == "value"
+
+
+def test_next_line_lead_follows_the_editor_indent() -> None:
+    from smallcode_lsp.service import next_line_lead
+
+    assert next_line_lead("    x = 1", "\n    y = 2\n") == "\n    "
+    assert next_line_lead("    if x:", "\n") == "\n        "
+    assert next_line_lead("\tif (x) {", "") == "\n\t\t"
+    assert next_line_lead("    f(x", ")\n") == ""  # text follows on the line
