@@ -203,3 +203,29 @@ class FastPositionCodec(PositionCodec):
         else:  # the characters that start before unit `wanted`, a half pair counted whole
             index = len(encoded[: 2 * wanted].decode("utf-16-le", "surrogatepass"))
         return ServerTextPosition(line=position.line, character=index)
+
+
+# -- framing ---------------------------------------------------------------------------------------
+MAX_FRAME_BYTES = 256 << 20  # a 10 MB binary file, JSON-escaped, is ~60 MB
+
+
+class FrameLimitedReader:
+    """stdin for pygls' reader: a body claimed larger than MAX_FRAME_BYTES is not read.
+
+    pygls calls `read(content_length)` and Python allocates that much up front: one frame
+    claiming 100 GB ended the server with MemoryError. The body is answered as `null` (-32600,
+    id null) and the bytes that follow are read as headers again, which pygls skips until the
+    next Content-Length line.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def readline(self) -> bytes:
+        return self._stream.readline()
+
+    def read(self, size: int) -> bytes:
+        if size > MAX_FRAME_BYTES:
+            log.warning("refused a %d-byte frame (limit %d)", size, MAX_FRAME_BYTES)
+            return b"null"
+        return self._stream.read(size)

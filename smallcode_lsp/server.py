@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sys
 import uuid
 from concurrent.futures import Future
 from typing import Any
@@ -25,7 +26,7 @@ from smallcode_lsp.convert import (
 )
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.options import Settings, merge_settings
-from smallcode_lsp.protocol import SmallcodeProtocol
+from smallcode_lsp.protocol import FrameLimitedReader, SmallcodeProtocol
 from smallcode_lsp.service import CompletionService
 from smallcode_lsp.types import Trigger
 
@@ -56,6 +57,10 @@ class SmallcodeServer(LanguageServer):
         """Log and keep serving; pygls' default pops up "Error in server" for each bad message."""
         assert isinstance(self.protocol, SmallcodeProtocol)
         self.protocol.report_error(error, source)
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """stdio, with frames claiming more than MAX_FRAME_BYTES refused instead of allocated."""
+        super().start_io(FrameLimitedReader(stdin or sys.stdin.buffer), stdout)
 
     def start_service(self, settings: Settings) -> CompletionService:
         self.loop = asyncio.get_running_loop()

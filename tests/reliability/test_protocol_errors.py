@@ -95,3 +95,13 @@ async def test_requests_after_shutdown_are_answered(server: RawServer) -> None:
 async def test_percent_encoded_uri_gets_completions(server: RawServer) -> None:
     """pygls stores documents by unquoted URI; a lookup by the raw URI found nothing."""
     await assert_completes(server, "file:///my%20project/a%2Bb.py")
+
+
+async def test_a_frame_claiming_100_gb_is_refused_not_allocated(server: RawServer) -> None:
+    """pygls read(content_length) allocated it up front: MemoryError, the server exited."""
+    await server.send_bytes(b"Content-Length: 100000000000\r\n\r\n")
+    response = await server.request("smallcode/status", {})
+    assert "result" in response, response
+    assert server.proc.returncode is None
+    assert [e["error"]["code"] for e in server.null_id_errors] == [-32600]
+    await assert_completes(server)
