@@ -34,7 +34,10 @@ def offset_at(document: TextDocument, position: lsp.Position) -> int:
         return len(document.source)
     line = lines[position.line]
     content = line.rstrip("\r\n")
-    server_pos = document.position_codec.position_from_client_units(lines, position)
+    # A copy: pygls clamps the position it is given in place, and the handler echoes
+    # params.position back as the item's range.
+    client_pos = lsp.Position(line=position.line, character=position.character)
+    server_pos = document.position_codec.position_from_client_units(lines, client_pos)
     column = min(server_pos.character, len(content))
     return sum(len(text) for text in lines[: position.line]) + column
 

@@ -82,6 +82,8 @@ async def test_bad_notifications_and_edits_never_stop_the_server(server: RawServ
     for line, character in [(0, 0), (1, 7), (1, 10**6), (10**6, 0)]:  # emoji middle, past ends
         response = await server.inline(uri, line, character)
         assert "result" in response, response  # None or items: never an error
+        for item in (response["result"] or {}).get("items", []):  # at the position asked for
+            assert item["range"]["start"] == {"line": line, "character": character}, item
     await assert_completes(server)
     assert server.unanswered() == []
 
