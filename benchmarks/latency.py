@@ -1,10 +1,18 @@
-"""Replay a typing session over a real source file through the real server, over LSP.
+"""Typing replay through the real server over LSP, each latency feature on and off.
 
-For each keystroke: `didChange` (one character), then `textDocument/inlineCompletion`, waiting
-for the answer before the next key (the editor pauses). Prints p50/p95 request latency and
-the prompt tokens evaluated per request, with KV-cache prefix reuse on and off.
+An editor's traffic: a `didChange` per keystroke at a fixed typing speed (8 chars/s), an
+`inlineCompletion` request after each, and `$/cancelRequest` for a request still running when
+the next key arrives. Real source files in several languages; lines of a function body are
+deleted and typed back. Printed per configuration:
 
-    .venv/bin/python benchmarks/latency.py [--file PATH] [--chars N] [--json OUT]
+- keystroke-to-suggestion p50/p95/p99 (answered requests), and the share of keystrokes whose
+  suggestion was on screen before the next keystroke;
+- prompt tokens evaluated per request, share answered with zero model work (type-ahead);
+- time from cancel to the engine being free, decode tokens/s, the server's peak RSS;
+- the raw llama.cpp cost of each request (prompt + decode time measured around llama_decode
+  in the engine) and the server overhead over it at p50.
+
+    .venv/bin/python benchmarks/latency.py [--keys N] [--cps 8] [--json OUT]
 """
 
 from __future__ import annotations
@@ -15,8 +23,13 @@ import json
 import statistics
 import sys
 import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import psutil
+from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,105 +38,215 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.lsp_session import (  # noqa: E402
     SERVER_COMMAND,
     initialize,
-    inline_completion,
+    inline_params,
     insert_text,
     open_document,
     status,
     wait_for_state,
 )
 
+FEATURES = ("typeahead", "prefetch", "speculative", "cacheReuse", "cacheShift")
+CONFIGS: dict[str, dict[str, Any]] = {
+    "all on": {},
+    "type-ahead off": {"typeahead": False},
+    "prefetch off": {"prefetch": False},
+    "speculative off": {"speculative": False},
+    "KV shift off": {"cacheShift": False},
+    "deadline sizing off": {"latencyBudgetMs": 0},
+    "prefix reuse off": {"cacheReuse": False, "cacheShift": False},
+    "all off": {f: False for f in FEATURES} | {"latencyBudgetMs": 0},
+}
 
-def default_file() -> Path:
+
+def sessions() -> list[tuple[Path, str, str]]:
+    """(file, languageId, line to retype): real code in Python, JavaScript and Go."""
     import json.decoder
 
-    return Path(json.decoder.__file__)
+    fixtures = ROOT / "tests" / "fixtures"
+    return [
+        (Path(json.decoder.__file__), "python", "        end = _w(s, end).end()"),
+        (
+            fixtures / "js_graceful_fs" / "graceful-fs.js",
+            "javascript",
+            "    return go$readFile(path, options, cb)",
+        ),
+        (
+            fixtures / "multi" / "client.go",
+            "go",
+            '\t\treturn fmt.Errorf("connect() got error: %v", err)',
+        ),
+    ]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
+@dataclass
+class Keystroke:
+    sent: float
+    answered: float | None = None
+    items: int = 0
+    cancelled: bool = False
 
 
-def pick_session(text: str, chars: int) -> tuple[str, str, int]:
-    """Cut the first function body line long enough: returns (before, to_type, line index)."""
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if (
-            index > 40
-            and line.startswith("        ")
-            and len(stripped) >= 24
-            and stripped[0].isalpha()
-        ):
-            indent = line[: len(line) - len(line.lstrip())]
-            before = "\n".join(lines[:index]) + "\n" + indent
-            return before, stripped[:chars], index
-    raise SystemExit("no suitable line to retype")
+@dataclass
+class Run:
+    keys: list[Keystroke] = field(default_factory=list)
+    stats: list[dict[str, Any]] = field(default_factory=list)
+    peak_rss: int = 0
+    cancel_to_idle: list[float] = field(default_factory=list)
 
 
-async def replay(path: Path, chars: int, reuse: bool, max_tokens: int) -> dict[str, object]:
+def retype_plan(path: Path, line_text: str, keys: int) -> tuple[str, int, int, str]:
+    """The document with `line_text` cut to its indentation; where to type; what to type."""
     text = path.read_text()
-    before, to_type, line = pick_session(text, chars)
-    rest = text[len(before) - len(before.split("\n")[-1]) :].split("\n", 1)[1]
-    document = before + "\n" + rest
+    start = text.index(line_text)
+    indent = len(line_text) - len(line_text.lstrip())
+    typed = line_text[indent:][:keys]
+    body = text[: start + indent] + text[start + len(line_text) :]
+    line = text[:start].count("\n")
+    return body, line, indent, typed
+
+
+async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
     client = await ClientServerConfig(server_command=SERVER_COMMAND).start()
-    await initialize(client, {"cacheReuse": reuse, "maxTokens": max_tokens})
+    run = Run()
+    client.feature("smallcode/completionStats")(lambda params: run.stats.append(_plain(params)))
+    await initialize(client, {"maxTokens": 32, "debug": True, **config})
     await wait_for_state(client, "ready")
-    uri = path.as_uri()
-    open_document(client, uri, document)
-    column = len(before.split("\n")[-1])
-    latencies: list[float] = []
-    evaluated: list[int] = []
-    prompt: list[int] = []
-    generated: list[int] = []
-    await inline_completion(client, uri, line, column)  # first request: cold cache, not counted
-    for version, ch in enumerate(to_type, start=2):
-        insert_text(client, uri, version, line, column, ch)
-        column += 1
-        start = time.perf_counter()
-        await inline_completion(client, uri, line, column)
-        latencies.append((time.perf_counter() - start) * 1000)
-        last = (await status(client))["last"]
-        evaluated.append(last["promptTokensEvaluated"])
-        prompt.append(last["promptTokens"])
-        generated.append(last["generatedTokens"])
+    server = psutil.Process(client._server.pid)  # type: ignore[union-attr]
+    interval = 1.0 / cps
+    file_stats: list[dict[str, Any]] = []
+    for path, language, line_text in sessions():
+        body, line, column, typed = retype_plan(path, line_text, keys)
+        uri = path.as_uri()
+        open_document(client, uri, body, language)
+        # The cursor lands on the line and the user pauses: the editor's first request is
+        # answered (a cold prefill of the whole prompt, not counted), then the typing starts.
+        await client.text_document_inline_completion_async(inline_params(uri, line, column))
+        run.stats.clear()
+        pending: tuple[str, asyncio.Future, Keystroke] | None = None
+        for version, ch in enumerate(typed, start=2):
+            if pending is not None and not pending[1].done():
+                client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=pending[0]))
+                pending[2].cancelled = True
+            key = Keystroke(sent=time.perf_counter())
+            insert_text(client, uri, version, line, column, ch)
+            column += 1
+            msg_id = str(uuid.uuid4())
+            future = asyncio.wrap_future(
+                client.protocol.send_request(
+                    lsp.TEXT_DOCUMENT_INLINE_COMPLETION,
+                    inline_params(uri, line, column),
+                    msg_id=msg_id,
+                )
+            )
+            future.add_done_callback(lambda f, key=key: _answered(f, key))
+            run.keys.append(key)
+            pending = (msg_id, future, key)
+            await asyncio.sleep(max(0.0, key.sent + interval - time.perf_counter()))
+            run.peak_rss = max(run.peak_rss, server.memory_info().rss)
+        if pending is not None:
+            await asyncio.gather(pending[1], return_exceptions=True)
+        file_stats.extend(run.stats)
+        run.stats.clear()
+        client.text_document_did_close(
+            lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
+        )
+    run.stats = file_stats
+    run.cancel_to_idle = (await status(client))["cancelToIdleMs"]
+    run.peak_rss = max(run.peak_rss, server.memory_info().rss)
     await client.shutdown_session()
     await client.stop()
+    return run
+
+
+def _answered(future: asyncio.Future, key: Keystroke) -> None:
+    key.answered = time.perf_counter()
+    if not future.cancelled() and future.exception() is None:
+        result = future.result()
+        key.items = len(result.items) if result is not None else 0
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    return value
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def summarize(name: str, run: Run, interval: float) -> dict[str, Any]:
+    shown = [k for k in run.keys if k.items and k.answered is not None]
+    latencies = [(k.answered - k.sent) * 1000 for k in shown]  # type: ignore[operator]
+    on_time = sum(1 for ms in latencies if ms <= interval * 1000) / len(run.keys)
+    model = [s for s in run.stats if not s["fromCache"]]
+    raw = [s["promptMs"] + s["generateMs"] for s in model]
+    served = [s["latencyMs"] for s in model]
+    overhead = [max(0.0, a - b) for a, b in zip(served, raw, strict=True)]
+    generated = sum(s["generatedTokens"] for s in model)
+    generate_ms = sum(s["generateMs"] for s in model)
     return {
-        "file": str(path),
-        "reuse": reuse,
-        "requests": len(latencies),
-        "p50_ms": round(percentile(latencies, 50), 1),
-        "p95_ms": round(percentile(latencies, 95), 1),
-        "mean_prompt_tokens": round(statistics.mean(prompt), 1),
-        "mean_evaluated_tokens": round(statistics.mean(evaluated), 1),
-        "p95_evaluated_tokens": percentile([float(e) for e in evaluated], 95),
-        "mean_generated_tokens": round(statistics.mean(generated), 1),
+        "config": name,
+        "keystrokes": len(run.keys),
+        "on_screen_before_next_key": round(on_time, 3),
+        "p50_ms": round(pct(latencies, 50), 1),
+        "p95_ms": round(pct(latencies, 95), 1),
+        "p99_ms": round(pct(latencies, 99), 1),
+        "evaluated_tokens_per_request": round(
+            statistics.fmean([s["promptTokensEvaluated"] for s in run.stats]) if run.stats else 0.0,
+            1,
+        ),
+        "zero_work_share": round(sum(1 for s in run.stats if s["fromCache"]) / len(run.keys), 3),
+        "cancel_to_idle_p50_ms": round(pct(run.cancel_to_idle, 50), 1),
+        "cancel_to_idle_max_ms": round(max(run.cancel_to_idle, default=float("nan")), 1),
+        "tokens_per_s": round(generated / (generate_ms / 1000), 1) if generate_ms else 0.0,
+        "ms_per_token": round(generate_ms / generated, 1) if generated else 0.0,
+        "raw_p50_ms": round(pct(raw, 50), 1),
+        "server_overhead_p50_ms": round(pct(overhead, 50), 1),
+        "overhead_ratio_p50": round(pct(overhead, 50) / pct(raw, 50), 3) if raw else 0.0,
+        "peak_rss_mb": round(run.peak_rss / 2**20, 1),
     }
+
+
+COLUMNS = [
+    ("config", "config"),
+    ("on_screen_before_next_key", "on screen"),
+    ("p50_ms", "p50 ms"),
+    ("p95_ms", "p95 ms"),
+    ("p99_ms", "p99 ms"),
+    ("evaluated_tokens_per_request", "eval tok/req"),
+    ("zero_work_share", "zero-work"),
+    ("cancel_to_idle_p50_ms", "cancel->idle p50 ms"),
+    ("tokens_per_s", "tok/s"),
+    ("raw_p50_ms", "raw llama.cpp p50 ms"),
+    ("overhead_ratio_p50", "overhead p50"),
+    ("peak_rss_mb", "peak RSS MB"),
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--file", type=Path, default=default_file())
-    parser.add_argument("--chars", type=int, default=24, help="characters to type")
-    parser.add_argument("--max-tokens", type=int, default=24)
+    parser.add_argument("--keys", type=int, default=24, help="characters typed per file")
+    parser.add_argument("--cps", type=float, default=8.0, help="typing speed, chars per second")
+    parser.add_argument("--only", nargs="*", help="configurations to run (default: all)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    rows = [
-        asyncio.run(replay(args.file, args.chars, reuse, args.max_tokens))
-        for reuse in (True, False)
-    ]
-    print(f"typing replay over {args.file} ({rows[0]['requests']} keystrokes, 1 request each)")
-    header = ("prefix reuse", "p50 ms", "p95 ms", "prompt tok", "evaluated tok", "generated tok")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
+    rows = []
+    for name, config in CONFIGS.items():
+        if args.only and name not in args.only:
+            continue
+        run = asyncio.run(replay(config, args.keys, args.cps))
+        rows.append(summarize(name, run, 1.0 / args.cps))
+        print(f"  {name}: done", file=sys.stderr)
+    files = ", ".join(f"{p.name} ({lang})" for p, lang, _ in sessions())
+    print(f"typing replay at {args.cps:g} chars/s, {args.keys} keys in each of {files}")
+    print("| " + " | ".join(title for _, title in COLUMNS) + " |")
+    print("|" + "---|" * len(COLUMNS))
     for row in rows:
-        print(
-            f"| {'on' if row['reuse'] else 'off'} | {row['p50_ms']} | {row['p95_ms']} | "
-            f"{row['mean_prompt_tokens']} | {row['mean_evaluated_tokens']} | "
-            f"{row['mean_generated_tokens']} |"
-        )
+        print("| " + " | ".join(str(row[key]) for key, _ in COLUMNS) + " |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

@@ -8,6 +8,7 @@ indentation stops: the baseline the evaluation compares against.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field, replace
 
 from smallcode_lsp.context.builder import ContextBuilder
@@ -176,6 +177,7 @@ def run_completion(
     parsed: ParsedDocument | None = None,
 ) -> Completion:
     """Generate one completion for `request` (on the engine worker thread)."""
+    began = time.perf_counter()
     if settings.shaping or settings.context:
         parsed = _parsed_for(request, parsed)
     if shape is None:
@@ -192,6 +194,7 @@ def run_completion(
         fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=settings.use_fim
     )
     tokens = build_prompt(parts, fmt, model.tokenize)
+    prepare_ms = (time.perf_counter() - began) * 1000
     max_tokens = settings.max_tokens
     if request.trigger is Trigger.AUTOMATIC and settings.latency_budget_ms > 0:
         new_tokens = len(tokens) - common_prefix_length(model.cached, tokens)
@@ -226,7 +229,7 @@ def run_completion(
         final = basic_postprocess(text, request, shape)
     log.info(
         "completion (%s): %d prompt tokens (%d evaluated, %d shifted), %d generated "
-        "(%d/%d drafts accepted), %s, %.0f+%.0f ms",
+        "(%d/%d drafts accepted), %s, %.0f (context) + %.0f (prompt) + %.0f (decode) ms",
         shape.kind,
         stats.prompt_tokens,
         stats.prompt_tokens_evaluated,
@@ -235,6 +238,7 @@ def run_completion(
         stats.draft_accepted,
         stats.draft_tokens,
         stats.stop_reason.value,
+        prepare_ms,
         stats.prompt_ms,
         stats.generate_ms,
     )

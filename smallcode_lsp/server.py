@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 STATUS_REQUEST = "smallcode/status"
 STATUS_NOTIFICATION = "smallcode/statusChanged"
+STATS_NOTIFICATION = "smallcode/completionStats"
 ACCEPTED_COMMAND = "smallcode.accepted"
 DID_SHOW = "textDocument/didShowCompletion"
 DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
@@ -64,7 +65,9 @@ class SmallcodeServer(LanguageServer):
 
     def start_service(self, settings: Settings) -> CompletionService:
         self.loop = asyncio.get_running_loop()
-        self.service = CompletionService(settings, on_status=self.status_changed)
+        self.service = CompletionService(
+            settings, on_status=self.status_changed, on_stats=self.completion_stats
+        )
         return self.service
 
     def status_changed(self) -> None:
@@ -73,6 +76,10 @@ class SmallcodeServer(LanguageServer):
             return
         payload = self.service.status_dict()
         self.loop.call_soon_threadsafe(self.protocol.notify, STATUS_NOTIFICATION, payload)
+
+    def completion_stats(self, stats: dict[str, object]) -> None:
+        """With the `debug` setting: what each completion cost (for benchmarks, on the loop)."""
+        self.protocol.notify(STATS_NOTIFICATION, stats)
 
     def show_error(self, message: str) -> None:
         self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=message))

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class ServiceStatus:
     last_latency_ms: float | None = None
     requests: int = 0
     cancelled: int = 0
+    cancel_to_idle_ms: deque[float] = field(default_factory=lambda: deque(maxlen=256))
     from_cache: int = 0  # answered by type-ahead reuse, no model work
     prefetched: int = 0  # background suggestions computed ahead of the user
     acceptance: Acceptance = field(default_factory=Acceptance)
@@ -89,8 +91,14 @@ def resolve_model_path(setting: str | None) -> str:
 
 
 class CompletionService:
-    def __init__(self, settings: Settings, on_status: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        on_status: Callable[[], None] | None = None,
+        on_stats: Callable[[dict[str, object]], None] | None = None,
+    ) -> None:
         self.settings = settings
+        self._on_stats = on_stats or (lambda stats: None)
         self.worker = EngineWorker()
         self.status = ServiceStatus()
         self._on_status = on_status or (lambda: None)
@@ -228,6 +236,7 @@ class CompletionService:
             self.status.last = cached.stats
             self.status.last_latency_ms = 0.0
             self._prefetch(request, cached.text)
+            self._report(cached, 0.0)
             return [cached]
         token = CancelToken()
         self._running[uri] = token
@@ -239,6 +248,7 @@ class CompletionService:
             lambda model: run_alternatives(model, request, settings, token, self.sources, parsed),
             token,
         )
+        future.add_done_callback(lambda _: self._engine_released(token))
         try:
             results = await asyncio.wrap_future(future)
         except asyncio.CancelledError:  # $/cancelRequest: stop the engine before the next token
@@ -259,10 +269,21 @@ class CompletionService:
             self.status.last = results[0].stats
         self.status.last_latency_ms = (time.perf_counter() - started) * 1000
         shown = [r for r in results if r.text]
+        if results:
+            self._report(results[0], self.status.last_latency_ms)
         self._remember(request, shown)
         if shown:
             self._prefetch(request, shown[0].text)
         return shown
+
+    def _engine_released(self, token: CancelToken) -> None:
+        """A job ended: if it was cancelled, how long the engine took to let go (worker thread)."""
+        if token.cancelled_at is not None:
+            self.status.cancel_to_idle_ms.append((time.perf_counter() - token.cancelled_at) * 1000)
+
+    def _report(self, completion: Completion, latency_ms: float) -> None:
+        if self.settings.debug:
+            self._on_stats({**completion.stats.as_dict(), "latencyMs": round(latency_ms, 2)})
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -283,6 +304,7 @@ class CompletionService:
             "requests": s.requests,
             "cancelled": s.cancelled,
             "fromCache": s.from_cache,
+            "cancelToIdleMs": [round(ms, 2) for ms in s.cancel_to_idle_ms],
             "prefetched": s.prefetched,
             "engineIdle": self.worker.idle,
             "acceptance": s.acceptance.as_dict(),

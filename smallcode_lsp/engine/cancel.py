@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 
 class Cancelled(Exception):
@@ -14,8 +15,11 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self.cancelled_at: float | None = None  # time.perf_counter() of the first cancel
 
     def cancel(self) -> None:
+        if self.cancelled_at is None:
+            self.cancelled_at = time.perf_counter()
         self._event.set()
 
     @property
