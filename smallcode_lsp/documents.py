@@ -26,19 +26,29 @@ class TextEdit:
 class DocumentStore:
     def __init__(self) -> None:
         self._docs: dict[str, ParsedDocument] = {}
+        # Documents too large to keep parsed: (language_id, path) to re-open them if they shrink.
+        self._large: dict[str, tuple[str, str | None]] = {}
 
     def open(self, uri: str, text: str, language_id: str, path: str | None) -> None:
+        self._docs.pop(uri, None)
+        self._large.pop(uri, None)
         if len(text) > MAX_PARSED_CHARS:
-            language_id = "plaintext"
+            self._large[uri] = (language_id, path)  # the pipeline works on a window of it
+            return
         self._docs[uri] = ParsedDocument(text, language_id, path)
 
     def change(self, uri: str, edits: list[TextEdit], final_text: str) -> None:
         """Apply the editor's edits in order; `final_text` (the synced text) is the truth."""
+        if uri in self._large:
+            if len(final_text) <= MAX_PARSED_CHARS:
+                self.open(uri, final_text, *self._large[uri])
+            return
         doc = self._docs.get(uri)
         if doc is None:
             return
-        if len(final_text) > MAX_PARSED_CHARS and doc.language_key is not None:
-            self._docs[uri] = ParsedDocument(final_text, "plaintext", doc.path)
+        if len(final_text) > MAX_PARSED_CHARS:
+            self._docs.pop(uri)
+            self._large[uri] = (doc.language_id, doc.path)
             return
         try:
             for edit in edits:
@@ -55,6 +65,7 @@ class DocumentStore:
 
     def close(self, uri: str) -> None:
         self._docs.pop(uri, None)
+        self._large.pop(uri, None)
 
     def snapshot(self, uri: str, text: str) -> ParsedDocument | None:
         """A copy for the worker thread (O(1): the tree is shared copy-on-write)."""
