@@ -11,6 +11,7 @@ from smallcode_lsp.engine.model import LoadedModel, ModelLoadError
 from smallcode_lsp.filetypes import language_id_for_path
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import ContextSources, run_alternatives
+from smallcode_lsp.safety.lint import lint
 from smallcode_lsp.service import resolve_model_path
 from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
 
@@ -135,17 +136,28 @@ def eval_command(root: str, settings: Settings, limit: int, seed: int, out: str 
     for name, (context, shaping) in runs.items():
         run_settings = replace(settings, context=context, shaping=shaping)
 
-        def complete(request: CompletionRequest, run_settings: Settings = run_settings) -> str:
+        fired: list[str] = []
+
+        def complete(
+            request: CompletionRequest,
+            run_settings: Settings = run_settings,
+            fired: list[str] = fired,
+        ) -> str:
             # A fresh ring per task: recent chunks of an earlier task's file would hold this
             # task's answer (only that task's own hole was cut from its text).
             sources = ContextSources(index=index)
-            return run_completion(model, request, run_settings, CancelToken(), sources=sources).text
+            text = run_completion(model, request, run_settings, CancelToken(), sources=sources).text
+            fired.extend(f.rule for f in lint(text, request.document.language_id))
+            return text
 
         results[name] = run_eval(tasks, complete)
+        results[name]["security_lint_fired"] = len(fired)
     index.stop()
     model.close()
     print(f"{len(tasks)} tasks from {root}, model {model.info.name}")
     print(format_table(results))
+    for name, result in results.items():
+        print(f"security lint fired {result['security_lint_fired']} times ({name})")
     if out:
         Path(out).write_text(json.dumps(results, indent=2))
     return 0

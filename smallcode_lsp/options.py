@@ -35,6 +35,7 @@ class Settings:
     typeahead: bool = True  # answer from an earlier suggestion the user is typing along
     prefetch: bool = True  # when idle, precompute the suggestion after the one shown
     invoked_items: int = 3  # Invoked requests: up to this many alternatives
+    security_lint: bool = False  # drop suggestions that add well-known insecure patterns
     debug: bool = False  # send smallcode/completionStats notifications after each completion
 
     def load_options(self) -> LoadOptions:

@@ -22,6 +22,7 @@ from smallcode_lsp.engine.stops import StopRule, make_block_stop, stop_at_line_e
 from smallcode_lsp.options import Settings
 from smallcode_lsp.postprocess.chain import postprocess as run_filters
 from smallcode_lsp.prompt_window import prefix_window, suffix_window
+from smallcode_lsp.safety.lint import lint
 from smallcode_lsp.types import (
     Completion,
     CompletionRequest,
@@ -227,6 +228,11 @@ def run_completion(
         final = run_filters(text, request, parsed, shape)
     else:
         final = basic_postprocess(text, request, shape)
+    if settings.security_lint and final:
+        findings = lint(final, request.document.language_id)
+        if findings:
+            log.info("security lint dropped a suggestion: %s", ", ".join(f.rule for f in findings))
+            final = ""
     log.info(
         "completion (%s): %d prompt tokens (%d evaluated, %d shifted), %d generated "
         "(%d/%d drafts accepted), %s, %.0f (context) + %.0f (prompt) + %.0f (decode) ms",
