@@ -19,6 +19,12 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: auto)")
     parser.add_argument("--gpu-layers", type=int, default=0, help="layers on Metal/CUDA (-1: all)")
     parser.add_argument("--experts-used", type=int, default=0, help="MoE: active experts per token")
+    parser.add_argument(
+        "--cpu-moe",
+        type=int,
+        default=0,
+        help="GPU: experts of N layers on CPU (-1: all)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -28,6 +34,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         n_threads=args.threads,
         n_gpu_layers=args.gpu_layers,
         experts_used=args.experts_used,
+        cpu_moe=args.cpu_moe,
         max_tokens=getattr(args, "max_tokens", Settings.max_tokens),
         # One-shot commands show the whole suggestion: no keystroke deadline to meet.
         latency_budget_ms=0 if args.command in ("complete", "eval") else Settings.latency_budget_ms,

@@ -22,6 +22,7 @@ class Settings:
     n_gpu_layers: int = 0  # -1: all (Metal / CUDA builds)
     temperature: float = 0.0
     experts_used: int = 0  # MoE models: active experts per token; 0: the model's own
+    cpu_moe: int = 0  # GPU builds: keep expert tensors of the first N layers on the CPU (-1: all)
     enable: bool = True
     disabled_languages: tuple[str, ...] = ()
     use_fim: bool = True
@@ -44,6 +45,7 @@ class Settings:
             n_threads=self.n_threads,
             n_gpu_layers=self.n_gpu_layers,
             experts_used=self.experts_used,
+            cpu_moe=self.cpu_moe,
         )
 
     def reload_needed(self, other: Settings) -> bool:
@@ -63,6 +65,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "n_gpu_layers": (-1, 100_000),
     "temperature": (0.0, 5.0),
     "experts_used": (0, 1024),
+    "cpu_moe": (-1, 10_000),
     "invoked_items": (1, 10),
     "latency_budget_ms": (0, 600_000),
 }

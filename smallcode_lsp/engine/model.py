@@ -17,6 +17,7 @@ import llama_cpp
 from llama_cpp import _internals, _logger
 
 from smallcode_lsp.engine.gguf_header import GGUFHeaderError, diagnose, read_scalars
+from smallcode_lsp.engine.moe import cpu_expert_overrides
 from smallcode_lsp.engine.speed import SpeedMeter
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class LoadOptions:
     n_gpu_layers: int = 0  # -1: all layers (Metal / CUDA builds)
     n_batch: int = 512
     experts_used: int = 0  # 0: the model's own top-k; else override <arch>.expert_used_count
+    cpu_moe: int = 0  # GPU builds: expert tensors of the first N layers stay on the CPU (-1: all)
 
 
 def default_threads() -> int:
@@ -127,6 +129,10 @@ class LoadedModel:
         if options.experts_used > 0:
             self._kv_overrides = _int_override(f"{arch}.expert_used_count", options.experts_used)
             model_params.kv_overrides = self._kv_overrides
+        self._buft_overrides = None
+        if options.cpu_moe:
+            self._buft_overrides = cpu_expert_overrides(options.cpu_moe)
+            model_params.tensor_buft_overrides = ctypes.addressof(self._buft_overrides)
         try:
             # verbose=True: the wrapper's quiet mode redirects fds 1/2, which would swallow the
             # LSP messages another thread writes to stdout meanwhile.
