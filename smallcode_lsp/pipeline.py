@@ -221,7 +221,7 @@ def run_completion(
         shift_chunk=SHIFT_MIN_CHUNK if settings.cache_shift else 0,
     )
     if stats.stop_reason is StopReason.CANCELLED:
-        return Completion("", stats)
+        return Completion("", stats, parts.snippets)
     if heal:
         text = text[len(heal) :] if text.startswith(heal) else text.lstrip(" \t")
     if settings.shaping:
@@ -248,7 +248,7 @@ def run_completion(
         stats.prompt_ms,
         stats.generate_ms,
     )
-    return Completion(final, stats)
+    return Completion(final, stats, parts.snippets)
 
 
 def other_shape(shape: Shape) -> Shape:

@@ -283,7 +283,9 @@ class CompletionService:
 
     def _report(self, completion: Completion, latency_ms: float) -> None:
         if self.settings.debug:
-            self._on_stats({**completion.stats.as_dict(), "latencyMs": round(latency_ms, 2)})
+            context = [{"kind": s.kind, "path": s.path, "text": s.text} for s in completion.context]
+            stats = completion.stats.as_dict()
+            self._on_stats({**stats, "latencyMs": round(latency_ms, 2), "context": context})
 
     # -- state ---------------------------------------------------------------------------------
 

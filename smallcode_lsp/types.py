@@ -122,3 +122,4 @@ class Completion:
 
     text: str
     stats: GenerationStats = field(default_factory=GenerationStats)
+    context: tuple[ContextSnippet, ...] = ()  # what the prompt showed besides the file
