@@ -6,13 +6,18 @@ costs memory only while it is being converted.
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# Same cap as the safetensors library: a header claiming more is malformed, not read.
+MAX_HEADER_BYTES = 100_000_000
 
 
 class CheckpointError(Exception):
@@ -61,16 +66,36 @@ def _read_header(path: Path) -> dict[str, TensorRef]:
             (n,) = struct.unpack("<Q", raw_len)
             if n > size - 8:
                 raise CheckpointError(f"{path}: truncated safetensors file (header of {n} bytes)")
+            if n > MAX_HEADER_BYTES:  # checked before reading: never allocate what it claims
+                raise CheckpointError(
+                    f"{path}: safetensors header of {n} bytes exceeds the "
+                    f"{MAX_HEADER_BYTES}-byte limit"
+                )
             header = json.loads(f.read(n))
     except (OSError, ValueError) as e:
         raise CheckpointError(f"{path}: cannot read safetensors header: {e}") from e
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: safetensors header is not a JSON object")
     base = 8 + n
     refs: dict[str, TensorRef] = {}
+    spans: list[tuple[int, int, str]] = []
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        dtype = info["dtype"]
-        start, end = info["data_offsets"]
+        try:
+            dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
+        except (TypeError, KeyError, ValueError):
+            raise CheckpointError(
+                f"{path}: tensor {name!r}: malformed header entry (needs dtype, shape and "
+                f"data_offsets [start, end]): {str(info)[:200]}"
+            ) from None
+        if not (isinstance(shape, list) and all(_is_uint(d) for d in shape)):
+            raise CheckpointError(f"{path}: tensor {name!r}: invalid shape {str(shape)[:200]}")
+        if not (_is_uint(start) and _is_uint(end) and start <= end):
+            raise CheckpointError(
+                f"{path}: tensor {name!r}: invalid data_offsets [{start}, {end}] "
+                "(need 0 <= start <= end)"
+            )
         if base + end > size:
             raise CheckpointError(
                 f"{path}: truncated safetensors file: tensor {name!r} needs bytes up to "
@@ -80,8 +105,25 @@ def _read_header(path: Path) -> dict[str, TensorRef]:
             raise CheckpointError(
                 f"{path}: tensor {name!r} has dtype {dtype}; only F32, F16 and BF16 are supported"
             )
-        refs[name] = TensorRef(name, path, dtype, tuple(info["shape"]), base + start)
+        want = math.prod(shape) * _DTYPES[dtype][1]  # Python ints: no overflow on absurd shapes
+        if end - start != want:
+            raise CheckpointError(
+                f"{path}: tensor {name!r}: shape {shape} as {dtype} is {want} bytes but "
+                f"data_offsets [{start}, {end}] span {end - start}"
+            )
+        spans.append((start, end, name))
+        refs[name] = TensorRef(name, path, dtype, tuple(shape), base + start)
+    spans.sort()
+    for (_, prev_end, prev), (start, _, name) in itertools.pairwise(spans):
+        if start < prev_end:
+            raise CheckpointError(
+                f"{path}: tensors {prev!r} and {name!r} have overlapping data_offsets"
+            )
     return refs
+
+
+def _is_uint(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 @dataclass
