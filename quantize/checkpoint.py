@@ -101,7 +101,7 @@ def _read_header(path: Path) -> dict[str, TensorRef]:
                 f"{path}: truncated safetensors file: tensor {name!r} needs bytes up to "
                 f"{base + end}, file has {size}"
             )
-        if dtype not in _DTYPES:
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise CheckpointError(
                 f"{path}: tensor {name!r} has dtype {dtype}; only F32, F16 and BF16 are supported"
             )
