@@ -48,6 +48,7 @@ from tests.e2e.lsp_session import (  # noqa: E402
 FEATURES = ("typeahead", "prefetch", "speculative", "cacheReuse", "cacheShift")
 CONFIGS: dict[str, dict[str, Any]] = {
     "all on": {},
+    "all on, 150 ms budget": {"latencyBudgetMs": 150},
     "type-ahead off": {"typeahead": False},
     "prefetch off": {"prefetch": False},
     "speculative off": {"speculative": False},

@@ -219,6 +219,8 @@ class CompletionService:
                 with self._typeahead_lock:
                     cache = self._typeahead.setdefault(doc.uri, TypeAheadCache())
                     cache.add(accepted, request.suffix, lead + results[0].text)
+                    if not lead:  # same line: typing along `shown` now reveals the rest too
+                        cache.add(request.prefix, request.suffix, shown + results[0].text)
                 self.status.prefetched += 1
 
         future.add_done_callback(done)
