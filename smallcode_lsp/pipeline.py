@@ -27,6 +27,7 @@ from smallcode_lsp.types import (
     Completion,
     CompletionRequest,
     GenerationParams,
+    GenerationStats,
     PromptParts,
     StopReason,
     Trigger,
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 SUFFIX_SHARE = 4  # the suffix gets at most 1/4 of the prompt budget (llama-server /infill too)
 MAX_PROMPT_TOKENS = 2048  # prefill on 2 cores: ~500 tokens/s; more context costs a cold start
 RECENT_JUMP_LINES = 32
+PROTECTED_SHARE = 0.9  # background work keeps at least this share of the cached prompt
 
 
 @dataclass
@@ -176,8 +178,13 @@ def run_completion(
     shape: Shape | None = None,
     sources: ContextSources | None = None,
     parsed: ParsedDocument | None = None,
+    protect_cache: bool = False,
 ) -> Completion:
-    """Generate one completion for `request` (on the engine worker thread)."""
+    """Generate one completion for `request` (on the engine worker thread).
+
+    With `protect_cache` (background prefetch), give up rather than replace most of the KV
+    cache: a prompt whose front differs would make the user's next request decode it all again.
+    """
     began = time.perf_counter()
     if settings.shaping or settings.context:
         parsed = _parsed_for(request, parsed)
@@ -196,6 +203,13 @@ def run_completion(
     )
     tokens = build_prompt(parts, fmt, model.tokenize)
     prepare_ms = (time.perf_counter() - began) * 1000
+    if protect_cache and model.cached:
+        shared = common_prefix_length(model.cached, tokens)
+        if shared < len(model.cached) * PROTECTED_SHARE:
+            log.info(
+                "prefetch skipped: it would replace %d cached tokens", len(model.cached) - shared
+            )
+            return Completion("", GenerationStats(stop_reason=StopReason.CANCELLED))
     max_tokens = settings.max_tokens
     if request.trigger is Trigger.AUTOMATIC and settings.latency_budget_ms > 0:
         new_tokens = len(tokens) - common_prefix_length(model.cached, tokens)
@@ -265,6 +279,7 @@ def run_alternatives(
     cancel: CancelToken,
     sources: ContextSources | None = None,
     parsed: ParsedDocument | None = None,
+    protect_cache: bool = False,
 ) -> list[Completion]:
     """Automatic: one completion. Invoked: also the other shape (line vs block), deduplicated."""
     if sources is not None and settings.context:
@@ -272,7 +287,11 @@ def run_alternatives(
     if settings.shaping or settings.context:
         parsed = _parsed_for(request, parsed)
     first_shape = decide_shape(request, parsed) if settings.shaping else basic_shape(request)
-    results = [run_completion(model, request, settings, cancel, first_shape, sources, parsed)]
+    results = [
+        run_completion(
+            model, request, settings, cancel, first_shape, sources, parsed, protect_cache
+        )
+    ]
     if request.trigger is Trigger.INVOKED and settings.invoked_items > 1 and not cancel.cancelled:
         results.append(
             run_completion(

@@ -204,7 +204,9 @@ class CompletionService:
         token = CancelToken()
         settings = self.settings
         future = self.worker.submit_with_model(
-            lambda model: run_alternatives(model, ahead, settings, token, self.sources),
+            lambda model: run_alternatives(
+                model, ahead, settings, token, self.sources, protect_cache=True
+            ),
             token,
             background=True,
         )
