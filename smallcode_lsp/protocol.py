@@ -100,6 +100,10 @@ class SmallcodeProtocol(LanguageServerProtocol):
         if "method" not in data and "result" not in data and "error" not in data:
             self._reject(data, INVALID_REQUEST, "neither a request, a notification nor a response")
             return None
+        if "method" in data and "params" not in data:
+            # JSON-RPC lets params be omitted (vscode-languageclient's sendRequest(method)
+            # does); pygls' generic message types require the member.
+            data = {**data, "params": None}
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:

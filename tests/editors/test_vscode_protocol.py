@@ -197,11 +197,6 @@ def test_extension_requests_against_the_real_server(server_path: str, tmp_path: 
         server.close()
 
 
-@pytest.mark.xfail(
-    reason="server gap: pygls answers -32602 'missing params' to smallcode/status sent without a "
-    "params member (vscode-languageclient's sendRequest(method)); the extension sends {} meanwhile",
-    strict=False,
-)
 def test_status_request_without_params(server_path: str) -> None:
     server = LspProcess([server_path, "serve"])
     try:
