@@ -36,8 +36,13 @@ def offset_of(text: str, line: int, column: int) -> int:
     return start + min(column - 1, len(lines[line - 1].rstrip("\r")))
 
 
-def _load(settings: Settings) -> LoadedModel:
-    return LoadedModel(resolve_model_path(settings.model), settings.load_options())
+def _load(settings: Settings, command: str) -> LoadedModel | None:
+    """The model for `settings`, or None after telling the user why it cannot load."""
+    try:
+        return LoadedModel(resolve_model_path(settings.model), settings.load_options())
+    except ModelLoadError as exc:
+        print(f"smallcode-lsp {command}: {exc}", file=sys.stderr)
+        return None
 
 
 def complete_command(location: str, settings: Settings, invoked: bool = False) -> int:
@@ -48,10 +53,8 @@ def complete_command(location: str, settings: Settings, invoked: bool = False) -
     except (OSError, ValueError) as exc:
         print(f"smallcode-lsp complete: {exc}", file=sys.stderr)
         return 2
-    try:
-        model = _load(settings)
-    except ModelLoadError as exc:
-        print(f"smallcode-lsp complete: {exc}", file=sys.stderr)
+    model = _load(settings, "complete")
+    if model is None:
         return 1
     document = DocumentSnapshot(
         uri=Path(path).resolve().as_uri(),
@@ -79,10 +82,8 @@ def complete_command(location: str, settings: Settings, invoked: bool = False) -
 
 
 def model_command(settings: Settings, as_json: bool = False) -> int:
-    try:
-        model = _load(settings)
-    except ModelLoadError as exc:
-        print(f"smallcode-lsp model: {exc}", file=sys.stderr)
+    model = _load(settings, "model")
+    if model is None:
         return 1
     info = model.info
     model.close()
@@ -123,10 +124,8 @@ def eval_command(root: str, settings: Settings, limit: int, seed: int, out: str 
     if not tasks:
         print(f"smallcode-lsp eval: no tasks found under {root}", file=sys.stderr)
         return 2
-    try:
-        model = _load(settings)
-    except ModelLoadError as exc:
-        print(f"smallcode-lsp eval: {exc}", file=sys.stderr)
+    model = _load(settings, "eval")
+    if model is None:
         return 1
     index = WorkspaceIndex([root], watch=False)
     index.start()

@@ -74,7 +74,7 @@ def text_edits(params: lsp.DidChangeTextDocumentParams) -> list[TextEdit]:
 
 
 def snapshot(document: TextDocument) -> DocumentSnapshot:
-    path = to_fs_path(document.uri) if document.uri.startswith("file:") else None
+    path = fs_path(document.uri)
     return DocumentSnapshot(
         uri=document.uri,
         text=clean_text(document.source),

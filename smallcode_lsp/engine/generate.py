@@ -110,8 +110,9 @@ def _shift_reuse(
     return n_past, shifted
 
 
-def _decode(model: LoadedModel, chunk: list[int], position: int) -> None:
-    model.batch.set_batch(chunk, n_past=position, logits_all=False)
+def _decode(model: LoadedModel, chunk: list[int], position: int, logits_all: bool = False) -> None:
+    """Decode `chunk` at `position` and record it in `model.cached` (logits: last, or all)."""
+    model.batch.set_batch(chunk, n_past=position, logits_all=logits_all)
     try:
         model.context.decode(model.batch)
     except RuntimeError:
@@ -247,14 +248,7 @@ def _verify(
     a fully accepted draft), or None when a stop fired inside the draft.
     """
     position = len(model.cached)
-    model.batch.set_batch([token, *draft], n_past=position, logits_all=True)
-    try:
-        model.context.decode(model.batch)
-    except RuntimeError:
-        llama_cpp.llama_memory_clear(model.context.memory, True)
-        model.cached.clear()
-        raise
-    model.cached.extend([token, *draft])
+    _decode(model, [token, *draft], position, logits_all=True)
     stats.draft_tokens += len(draft)
     accepted = 0
     next_token: int | None = None

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from smallcode_lsp.engine.model import LoadedModel, LoadOptions
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -18,3 +20,11 @@ def default_model() -> str:
 @pytest.fixture(scope="session")
 def examples_dir() -> Path:
     return REPO / "examples"
+
+
+@pytest.fixture(scope="module")
+def model(default_model: str):
+    """The default model loaded in-process (engine-level tests), one per test module."""
+    loaded = LoadedModel(default_model, LoadOptions(n_ctx=2048))
+    yield loaded
+    loaded.close()

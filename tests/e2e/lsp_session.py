@@ -132,3 +132,21 @@ def send_inline_request(
 
 def cancel_request(client: LanguageClient, msg_id: str) -> None:
     client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=msg_id))
+
+
+async def context_of_next_completion(
+    client: LanguageClient, stats: list[Any], uri: str, text: str
+) -> list[dict[str, Any]]:
+    """Ask for a completion at the end of `text`; the context snippets its prompt showed.
+
+    Needs the `debug` setting and `stats` filled by a smallcode/completionStats handler.
+    """
+    stats.clear()
+    lines = text.split("\n")
+    await inline_completion(client, uri, len(lines) - 1, len(lines[-1]))
+    for _ in range(250):
+        if stats:
+            break
+        await asyncio.sleep(0.02)
+    assert stats, "no smallcode/completionStats notification"
+    return _plain(stats[-1])["context"]

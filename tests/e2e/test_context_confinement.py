@@ -13,8 +13,8 @@ from pytest_lsp import ClientServerConfig
 
 from tests.e2e.lsp_session import (
     SERVER_COMMAND,
+    context_of_next_completion,
     initialize,
-    inline_completion,
     open_document,
     wait_for_state,
 )
@@ -47,14 +47,9 @@ async def test_outside_code_never_reaches_the_prompt(tmp_path: Path) -> None:
         await wait_for_state(client, "ready")
         uri = (workspace / "main.py").as_uri()
         open_document(client, uri, MAIN)
-        lines = MAIN.split("\n")
         deadline = time.monotonic() + 20
         while True:  # until the index has the inside file (the control)
-            stats.clear()
-            await inline_completion(client, uri, len(lines) - 1, len(lines[-1]))
-            while not stats:
-                await asyncio.sleep(0.02)
-            context = [c._asdict() if hasattr(c, "_asdict") else c for c in stats[-1].context]
+            context = await context_of_next_completion(client, stats, uri, MAIN)
             if any("INSIDE_MARK" in c["text"] for c in context):
                 break
             assert time.monotonic() < deadline, f"inside definition never shown: {context}"

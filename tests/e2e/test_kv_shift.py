@@ -9,17 +9,10 @@ import pytest
 
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.generate import generate
-from smallcode_lsp.engine.model import LoadedModel, LoadOptions
+from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.types import GenerationParams
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def model(default_model: str):
-    loaded = LoadedModel(default_model, LoadOptions(n_ctx=2048))
-    yield loaded
-    loaded.close()
 
 
 def test_deleting_a_function_early_in_the_prompt_reuses_what_follows(model: LoadedModel) -> None:

@@ -10,17 +10,10 @@ import pytest
 
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.generate import generate
-from smallcode_lsp.engine.model import LoadedModel, LoadOptions
+from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.types import GenerationParams
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def model(default_model: str):
-    loaded = LoadedModel(default_model, LoadOptions(n_ctx=2048))
-    yield loaded
-    loaded.close()
 
 
 def prompts() -> list[str]:

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import ClientServerConfig
 
 from tests.e2e.lsp_session import (
     SERVER_COMMAND,
+    context_of_next_completion,
     initialize,
-    inline_completion,
     open_document,
     wait_for_state,
 )
@@ -24,26 +24,11 @@ pytestmark = pytest.mark.e2e
 MAIN = "from pricing import compute_total\n\n\ndef checkout(cart):\n    total = compute_total("
 
 
-async def context_of_next_completion(
-    client: LanguageClient, stats: list[dict[str, Any]], uri: str
-) -> list[dict[str, Any]]:
-    stats.clear()
-    lines = MAIN.split("\n")
-    await inline_completion(client, uri, len(lines) - 1, len(lines[-1]))
-    for _ in range(100):
-        if stats:
-            break
-        await asyncio.sleep(0.02)
-    return [
-        dict(item._asdict()) if hasattr(item, "_asdict") else item for item in stats[-1]["context"]
-    ]
-
-
 async def wait_for_context(client, stats, uri, predicate, timeout: float = 5.0) -> float:
     """Seconds until the next completion's context satisfies `predicate`."""
     start = time.monotonic()
     while True:
-        context = await context_of_next_completion(client, stats, uri)
+        context = await context_of_next_completion(client, stats, uri, MAIN)
         if predicate(context):
             return time.monotonic() - start
         assert time.monotonic() - start < timeout, f"context never changed: {context}"
@@ -57,12 +42,9 @@ def definition_texts(context: list[dict[str, Any]]) -> list[tuple[str, str]]:
 async def test_context_follows_files_on_disk(tmp_path: Path) -> None:
     (tmp_path / "main.py").write_text(MAIN)
     client = await ClientServerConfig(server_command=SERVER_COMMAND).start()
-    stats: list[dict[str, Any]] = []
+    stats: list[Any] = []
 
-    def on_stats(params: Any) -> None:
-        stats.append(dict(params._asdict()) if hasattr(params, "_asdict") else params)
-
-    client.feature("smallcode/completionStats")(on_stats)
+    client.feature("smallcode/completionStats")(lambda params: stats.append(params))
     try:
         # Type-ahead off: every request must build a fresh prompt.
         await initialize(
@@ -73,7 +55,7 @@ async def test_context_follows_files_on_disk(tmp_path: Path) -> None:
         await wait_for_state(client, "ready")
         uri = (tmp_path / "main.py").as_uri()
         open_document(client, uri, MAIN)
-        assert not definition_texts(await context_of_next_completion(client, stats, uri))
+        assert not definition_texts(await context_of_next_completion(client, stats, uri, MAIN))
 
         pricing = tmp_path / "pricing.py"
         pricing.write_text(
