@@ -8,7 +8,7 @@ from pathlib import Path
 
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.model import LoadedModel, ModelLoadError
-from smallcode_lsp.filetypes import language_id_for_path
+from smallcode_lsp.languages import language_id_for_path
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import ContextSources, run_alternatives
 from smallcode_lsp.safety.lint import lint

@@ -68,6 +68,12 @@ _ID_COMMENTS = {
     "ruby": "#", "shellscript": "#", "yaml": "#", "toml": "#", "perl": "#", "r": "#",
     "lua": "--", "sql": "--", "haskell": "--", "csharp": "//", "kotlin": "//", "swift": "//",
     "scala": "//", "php": "//", "dart": "//", "zig": "//",
+    "sh": "#", "bash": "#", "dockerfile": "#", "makefile": "#",
+}  # fmt: skip
+
+# languageIds of files without a grammar here, for paths given on the command line.
+_OTHER_EXTENSIONS = {
+    ".jsx": "javascriptreact", ".rb": "ruby", ".lua": "lua", ".sh": "shellscript", ".sql": "sql",
 }  # fmt: skip
 
 
@@ -104,12 +110,21 @@ def language_for(language_id: str, path: str | None = None) -> Language | None:
         return None
 
 
-def comment_prefix(language_id: str, path: str | None = None) -> str:
+def comment_prefix(language_id: str, path: str | None = None, default: str = "#") -> str:
     """Line-comment marker for a language (used for file headers shown to the model)."""
     key = language_key(language_id, path)
     if key:
         return LINE_COMMENT[key]
-    return _ID_COMMENTS.get((language_id or "").lower(), "#")
+    return _ID_COMMENTS.get((language_id or "").lower(), default)
+
+
+def language_id_for_path(path: str) -> str:
+    """The languageId an editor would send for `path` ("plaintext" when unknown)."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in _OTHER_EXTENSIONS:
+        return _OTHER_EXTENSIONS[ext]
+    key = EXTENSIONS.get(ext)
+    return LANGUAGE_IDS[key] if key else "plaintext"
 
 
 _local = threading.local()

@@ -14,31 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from smallcode_lsp.engine.model import FimTokens
+from smallcode_lsp.languages import comment_prefix
 from smallcode_lsp.types import ContextSnippet, PromptParts
 
 Tokenize = Callable[[str], list[int]]
 
-_LINE_COMMENT = {
-    "python": "#",
-    "ruby": "#",
-    "shellscript": "#",
-    "sh": "#",
-    "bash": "#",
-    "perl": "#",
-    "r": "#",
-    "yaml": "#",
-    "toml": "#",
-    "dockerfile": "#",
-    "makefile": "#",
-    "lua": "--",
-    "sql": "--",
-    "haskell": "--",
-}
-
-
 def line_comment(language_id: str) -> str:
     """The line-comment marker for a language (C-style `//` when unknown)."""
-    return _LINE_COMMENT.get(language_id, "//")
+    return comment_prefix(language_id, default="//")
 
 
 @dataclass(frozen=True)
