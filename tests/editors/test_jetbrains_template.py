@@ -110,7 +110,7 @@ def test_only_settings_the_server_knows() -> None:
 
 
 def test_file_patterns_match_the_servers_language_ids() -> None:
-    from smallcode_lsp.filetypes import language_id_for_path
+    from smallcode_lsp.languages import language_id_for_path
 
     for mapping in load("template.json")["fileTypeMappings"]:
         for pattern in mapping["fileType"]["patterns"]:
