@@ -210,19 +210,16 @@ def run_completion(
                 "prefetch skipped: it would replace %d cached tokens", len(model.cached) - shared
             )
             return Completion("", GenerationStats(stop_reason=StopReason.CANCELLED))
-    max_tokens = settings.max_tokens
-    if request.trigger is Trigger.AUTOMATIC and settings.latency_budget_ms > 0:
-        new_tokens = len(tokens) - common_prefix_length(model.cached, tokens)
-        max_tokens = model.speed.max_tokens_within(
-            settings.latency_budget_ms, new_tokens, max_tokens
-        )
     if settings.shaping:
         rules: list[StopRule] = [SyntaxStopper(request, parsed, shape).check]
     else:
         rules = basic_stop_rules(request, shape)
     rules = [healed_rule(rule, heal) for rule in rules] if heal else rules
     params = GenerationParams(
-        max_tokens=max_tokens, temperature=settings.temperature, single_line=shape.single_line
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        single_line=shape.single_line,
+        deadline=request.deadline if request.trigger is Trigger.AUTOMATIC else None,
     )
     text, stats = generate(
         model,
@@ -234,12 +231,15 @@ def run_completion(
         speculative=settings.speculative,
         shift_chunk=SHIFT_MIN_CHUNK if settings.cache_shift else 0,
     )
+    stats.prepare_ms = prepare_ms
     if stats.stop_reason is StopReason.CANCELLED:
         return Completion("", stats, parts.snippets)
+    post_began = time.perf_counter()
     if heal:
         text = text[len(heal) :] if text.startswith(heal) else text.lstrip(" \t")
     if settings.shaping:
-        final = run_filters(text, request, parsed, shape)
+        truncated = stats.stop_reason in (StopReason.DEADLINE, StopReason.MAX_TOKENS)
+        final = run_filters(text, request, parsed, shape, truncated=truncated)
     else:
         final = basic_postprocess(text, request, shape)
     if settings.security_lint and final:
@@ -247,6 +247,7 @@ def run_completion(
         if findings:
             log.info("security lint dropped a suggestion: %s", ", ".join(f.rule for f in findings))
             final = ""
+    stats.post_ms = (time.perf_counter() - post_began) * 1000
     log.info(
         "completion (%s): %d prompt tokens (%d evaluated, %d shifted), %d generated "
         "(%d/%d drafts accepted), %s, %.0f (context) + %.0f (prompt) + %.0f (decode) ms",

@@ -12,13 +12,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from smallcode_lsp.cadence import TypingCadence
 from smallcode_lsp.default_model import default_model_path
 from smallcode_lsp.documents import DocumentStore
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
-from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
+from smallcode_lsp.engine.model import LoadedModel, ModelInfo, ModelLoadError
 from smallcode_lsp.engine.worker import EngineWorker, NoModel
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import ContextSources, run_alternatives
@@ -107,6 +108,7 @@ class CompletionService:
         self.sources = ContextSources()
         self._typeahead: dict[str, TypeAheadCache] = {}
         self._prefetched_keys: dict[str, tuple[int, str, str]] = {}
+        self._cadence = TypingCadence()
         self._typeahead_lock = threading.Lock()  # prefetch results arrive on the worker thread
 
     # -- model ---------------------------------------------------------------------------------
@@ -159,6 +161,7 @@ class CompletionService:
     def forget_document(self, uri: str) -> None:
         self.documents.close(uri)
         self.cancel_document(uri)
+        self._cadence.forget(uri)
         with self._typeahead_lock:
             self._typeahead.pop(uri, None)
 
@@ -178,12 +181,13 @@ class CompletionService:
             for completion in completions:
                 cache.add(request.prefix, request.suffix, completion.text)
 
-    def _prefetch(self, request: CompletionRequest, shown: str) -> None:
+    def _prefetch(self, request: CompletionRequest, shown: str, finished: bool = True) -> None:
         """When idle, compute the suggestion that follows `shown` once the user accepts it.
 
         If `shown` ends its line, the next suggestion is for the following line (after the
         Enter and auto-indent the editor will insert), cached so that typing the newline, or
-        asking again at the line end, answers from it.
+        asking again at the line end, answers from it. If `shown` was cut short (not
+        `finished`: the deadline or token limit stopped it), the rest of it is computed.
         """
         if not self.settings.prefetch or not shown:
             return
@@ -193,7 +197,7 @@ class CompletionService:
         if self._prefetched_keys.get(doc.uri) == key:
             return  # already queued or done for this exact spot
         self._prefetched_keys[doc.uri] = key
-        lead = next_line_lead(accepted, request.suffix)
+        lead = next_line_lead(accepted, request.suffix) if finished else ""
         ahead = CompletionRequest(
             document=DocumentSnapshot(
                 doc.uri, accepted + lead + request.suffix, doc.language_id, doc.version, doc.path
@@ -234,6 +238,11 @@ class CompletionService:
             return []
         self.cancel_document(uri)  # a newer request replaces the running one
         self.status.requests += 1
+        received = time.perf_counter()
+        if request.trigger is Trigger.AUTOMATIC and self.settings.latency_budget_ms > 0:
+            self._cadence.note(uri, received)
+            budget_ms = self._cadence.budget_ms(uri, self.settings.latency_budget_ms)
+            request = replace(request, deadline=received + budget_ms / 1000)
         cached = self._from_typeahead(request)
         if cached is not None:
             self.status.from_cache += 1
@@ -245,13 +254,18 @@ class CompletionService:
         token = CancelToken()
         self._running[uri] = token
         settings = self.settings
-        started = time.perf_counter()
         self._set_state("generating")
         parsed = self.documents.snapshot(uri, request.document.text)
-        future = self.worker.submit_with_model(
-            lambda model: run_alternatives(model, request, settings, token, self.sources, parsed),
-            token,
-        )
+        submitted = time.perf_counter()
+
+        def job(model: LoadedModel) -> list[Completion]:
+            waited_ms = (time.perf_counter() - submitted) * 1000
+            results = run_alternatives(model, request, settings, token, self.sources, parsed)
+            for completion in results:
+                completion.stats.queue_ms = waited_ms
+            return results
+
+        future = self.worker.submit_with_model(job, token)
         future.add_done_callback(lambda _: self._engine_released(token))
         try:
             results = await asyncio.wrap_future(future)
@@ -271,13 +285,14 @@ class CompletionService:
             return []
         if results:
             self.status.last = results[0].stats
-        self.status.last_latency_ms = (time.perf_counter() - started) * 1000
+        self.status.last_latency_ms = (time.perf_counter() - received) * 1000
         shown = [r for r in results if r.text]
         if results:
             self._report(results[0], self.status.last_latency_ms)
         self._remember(request, shown)
         if shown:
-            self._prefetch(request, shown[0].text)
+            cut_short = shown[0].stats.stop_reason in (StopReason.DEADLINE, StopReason.MAX_TOKENS)
+            self._prefetch(request, shown[0].text, finished=not cut_short)
         return shown
 
     def _engine_released(self, token: CancelToken) -> None:

@@ -35,6 +35,7 @@ class CompletionRequest:
     document: DocumentSnapshot
     offset: int
     trigger: Trigger = Trigger.AUTOMATIC
+    deadline: float | None = None  # time.perf_counter() by which to answer (Automatic only)
 
     @property
     def prefix(self) -> str:
@@ -74,6 +75,7 @@ class StopReason(Enum):
     MAX_TOKENS = "max_tokens"
     STOP_RULE = "stop_rule"  # a stop rule (line end, block end, syntax) cut the text
     CANCELLED = "cancelled"
+    DEADLINE = "deadline"  # an Automatic request's latency budget ran out
     ERROR = "error"
 
 
@@ -82,6 +84,7 @@ class GenerationParams:
     max_tokens: int = 64
     temperature: float = 0.0
     single_line: bool = False  # stop at the first newline after some text
+    deadline: float | None = None  # time.perf_counter() by which decoding should be done
 
 
 @dataclass
@@ -99,6 +102,9 @@ class GenerationStats:
     draft_tokens: int = 0  # prompt-lookup draft tokens verified
     draft_accepted: int = 0  # ... of which greedy decoding agreed with
     from_cache: bool = False  # answered by type-ahead reuse: no model work at all
+    queue_ms: float = 0.0  # waiting for the engine (a cancelled job letting go, preemption)
+    prepare_ms: float = 0.0  # context, prompt text and tokenization
+    post_ms: float = 0.0  # post-processing filters
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -113,6 +119,9 @@ class GenerationStats:
             "draftTokens": self.draft_tokens,
             "draftAccepted": self.draft_accepted,
             "fromCache": self.from_cache,
+            "queueMs": round(self.queue_ms, 2),
+            "prepareMs": round(self.prepare_ms, 2),
+            "postMs": round(self.post_ms, 2),
         }
 
 

@@ -83,7 +83,7 @@ class ContextBuilder:
         guess = max(0, len(prefix) - int(share / self._ratio))
         start_guess = 0 if guess == 0 else prefix.find("\n", guess) + 1 or len(prefix)
         last = self._starts.get(snap.uri)
-        if last is not None and 0 < last <= len(prefix) and prefix[last - 1] == "\n":
+        if last is not None and last <= len(prefix) and (last == 0 or prefix[last - 1] == "\n"):
             start_guess = last  # the previous window start: stable while typing
         try:
             candidates = self._candidates(
@@ -99,6 +99,16 @@ class ContextBuilder:
             prefix, budget_tokens - used, self.count, self._starts.get(key), self._ratio
         )
         self._starts[key] = start
+        if start < start_guess:
+            # The window reaches further up than guessed: imports and scope headers it now
+            # shows are not repeated as snippets (the same set every keystroke after this).
+            # Each is a subset of the one packed before, so the budget still holds.
+            fewer = {s.kind: s for s in self._file_snippets(parsed, rel, request.offset, start)}
+            chosen = [
+                fewer[s.kind] if s.kind in ("import", "scope") else s
+                for s in chosen
+                if s.kind not in ("import", "scope") or s.kind in fewer
+            ]
         if len(self._starts) > 64:
             self._starts.pop(next(iter(self._starts)))
         if len(window) > 256:
@@ -125,19 +135,7 @@ class ContextBuilder:
         self, request: CompletionRequest, parsed: ParsedDocument, rel: str, start: int, visible: str
     ) -> list[ContextSnippet]:
         """All snippet candidates in priority order (best first)."""
-        out: list[ContextSnippet] = []
-        imports = [imp for imp in imports_of(parsed) if imp.start < start]
-        if imports:
-            lines = "\n".join(imp.text for imp in imports).splitlines()[:MAX_IMPORT_LINES]
-            out.append(ContextSnippet(rel, "\n".join(lines) + "\n", "import"))
-        headers: list[str] = []
-        for scope in scope_chain(parsed, request.offset):
-            if scope.start < start:
-                line_start = parsed.text.rfind("\n", 0, scope.start) + 1
-                indent = parsed.text[line_start : scope.start]
-                headers.append(indent + scope.header if not indent.strip() else scope.header)
-        if headers:
-            out.append(ContextSnippet(rel, "\n".join(headers) + "\n", "scope"))
+        out = self._file_snippets(parsed, rel, request.offset, start)
         if self.index is not None:
             key = request.document.uri
             defs, names = definition_snippets(
@@ -155,6 +153,26 @@ class ContextBuilder:
                 if shown <= VISIBLE_SHARE:
                     path = self.relative(chunk.path) or ""
                     out.append(ContextSnippet(path, chunk.text, "recent"))
+        return out
+
+    @staticmethod
+    def _file_snippets(
+        parsed: ParsedDocument, rel: str, offset: int, start: int
+    ) -> list[ContextSnippet]:
+        """The file's imports and the cursor's scope headers that lie above `start`."""
+        out: list[ContextSnippet] = []
+        imports = [imp for imp in imports_of(parsed) if imp.start < start]
+        if imports:
+            lines = "\n".join(imp.text for imp in imports).splitlines()[:MAX_IMPORT_LINES]
+            out.append(ContextSnippet(rel, "\n".join(lines) + "\n", "import"))
+        headers: list[str] = []
+        for scope in scope_chain(parsed, offset):
+            if scope.start < start:
+                line_start = parsed.text.rfind("\n", 0, scope.start) + 1
+                indent = parsed.text[line_start : scope.start]
+                headers.append(indent + scope.header if not indent.strip() else scope.header)
+        if headers:
+            out.append(ContextSnippet(rel, "\n".join(headers) + "\n", "scope"))
         return out
 
     def _pack(

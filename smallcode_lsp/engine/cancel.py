@@ -1,9 +1,10 @@
-"""Cancellation flag checked by the engine between decode steps."""
+"""Cancellation flag checked by the engine between decode steps (and inside one, see abort)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class Cancelled(Exception):
@@ -15,12 +16,31 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
         self.cancelled_at: float | None = None  # time.perf_counter() of the first cancel
 
     def cancel(self) -> None:
-        if self.cancelled_at is None:
-            self.cancelled_at = time.perf_counter()
-        self._event.set()
+        with self._lock:
+            if self.cancelled_at is None:
+                self.cancelled_at = time.perf_counter()
+            self._event.set()
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            callback()
+
+    def add_callback(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (on the cancelling thread) when cancelled; now if already so."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def remove_callback(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
 
     @property
     def cancelled(self) -> bool:

@@ -16,7 +16,9 @@ from smallcode_lsp.engine.stops import StopRule, first_cut
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
 
 # Prompt chunks are decoded this many tokens at a time so a cancel lands within one chunk
-# (~60 ms of prefill on 2 cores) instead of after the whole prompt.
+# (~60-150 ms of prefill on 2 cores) instead of after the whole prompt, and keeps the chunks
+# done (the next request shares most of the prompt). Decoding, the last chunk included,
+# stops within a graph node instead (abort.py).
 PREFILL_CHUNK = 32
 # Smallest cached chunk worth shifting into place (llama-server's --cache-reuse N).
 SHIFT_MIN_CHUNK = 16
@@ -66,7 +68,13 @@ def evaluate_prompt(
         for begin in range(keep, len(tokens), PREFILL_CHUNK):
             cancel.raise_if_cancelled()
             chunk = list(tokens[begin : begin + PREFILL_CHUNK])
-            _decode(model, chunk, begin)
+            if begin + PREFILL_CHUNK < len(tokens):
+                # Not the last chunk: the next request most likely shares this part of the
+                # prompt, so a cancel lets it finish (<= one chunk) rather than throw it away.
+                with model.abort.held():
+                    _decode(model, chunk, begin)
+            else:
+                _decode(model, chunk, begin)
     finally:
         stats.prompt_ms = (time.perf_counter() - start) * 1000
 
@@ -110,16 +118,27 @@ def _shift_reuse(
     return n_past, shifted
 
 
+DECODE_ABORTED = 2  # llama_decode: the abort callback fired; the batch was taken back out
+
+
 def _decode(model: LoadedModel, chunk: list[int], position: int, logits_all: bool = False) -> None:
-    """Decode `chunk` at `position` and record it in `model.cached` (logits: last, or all)."""
-    model.batch.set_batch(chunk, n_past=position, logits_all=logits_all)
-    try:
-        model.context.decode(model.batch)
-    except RuntimeError:
+    """Decode `chunk` at `position` and record it in `model.cached` (logits: last, or all).
+
+    Raises Cancelled when the job's cancel aborted the decode part-way: the cache then holds
+    what it held before this chunk, still consistent with `model.cached`.
+    """
+    while True:
+        model.batch.set_batch(chunk, n_past=position, logits_all=logits_all)
+        status = llama_cpp.llama_decode(model.context.ctx, model.batch.batch)
+        if status != DECODE_ABORTED:
+            break
+        if not model.abort.stale():
+            raise Cancelled
+    if status != 0:
         # A failed decode leaves the cache in an unknown state: forget it entirely.
         llama_cpp.llama_memory_clear(model.context.memory, True)
         model.cached.clear()
-        raise
+        raise RuntimeError(f"llama_decode returned {status}")
     model.cached.extend(chunk)
 
 
@@ -137,6 +156,7 @@ def make_sampler(params: GenerationParams, seed: int = 0) -> _internals.LlamaSam
 
 
 MAX_DRAFT = 6  # draft tokens verified per step; measured batch cost: 4 tokens ~1.7x one
+DRAFT_TOKEN_COST = 0.2  # token-times each draft token adds to a decode step
 
 
 class _Emitter:
@@ -176,11 +196,34 @@ def generate(
 ) -> tuple[str, GenerationStats]:
     """Decode up to `params.max_tokens` tokens after `prompt`; returns (text, stats).
 
-    Cancellation is checked before every decode step: a cancelled job stops within one token.
+    With `params.deadline` (an Automatic request), decoding stops once some visible text is
+    out and the next step would end after the deadline (the engine's measured step time).
+    Cancellation is checked before every decode step and polled by llama.cpp inside one
+    (abort.py): a cancelled job stops within a graph node, not a whole token.
     With `speculative` (greedy only), prompt-lookup drafts are verified in one batch: the
     output is the same as plain greedy decoding, in fewer decode calls when code repeats.
     """
     stats = GenerationStats()
+    model.abort.arm(cancel)
+    try:
+        return _generate(
+            model, prompt, params, stop_rules, cancel, stats, reuse, speculative, shift_chunk
+        )
+    finally:
+        model.abort.disarm()
+
+
+def _generate(
+    model: LoadedModel,
+    prompt: Sequence[int],
+    params: GenerationParams,
+    stop_rules: Sequence[StopRule],
+    cancel: CancelToken,
+    stats: GenerationStats,
+    reuse: bool,
+    speculative: bool,
+    shift_chunk: int,
+) -> tuple[str, GenerationStats]:
     try:
         evaluate_prompt(model, prompt, cancel, stats, reuse, shift_chunk)
     except Cancelled:
@@ -207,15 +250,22 @@ def generate(
             if lookup is not None:
                 lookup.append(token)
                 draft = lookup.draft(min(draft_limit, budget - stats.generated_tokens))
+            if params.deadline is not None and emitter.text.strip():
+                cost = 1 + DRAFT_TOKEN_COST * len(draft)
+                if not model.speed.step_fits(params.deadline, time.perf_counter(), cost):
+                    stats.stop_reason = StopReason.DEADLINE
+                    break
             if not draft:
+                step_began = time.perf_counter()
                 _decode(model, [token], len(model.cached))
+                model.speed.record_step((time.perf_counter() - step_began) * 1000)
                 token = sampler.sample(model.context, -1)
                 continue
             accepted_before = stats.draft_accepted
             token = _verify(model, sampler, token, draft, emitter, lookup, stats)
             if token is None:
                 break
-            # Drafts cost ~0.2 token-times each to verify: grow them while they are right,
+            # Drafts cost DRAFT_TOKEN_COST each to verify: grow them while they are right,
             # shrink them when wrong, and stop drafting for text that does not repeat.
             accepted = stats.draft_accepted - accepted_before
             draft_limit = (
@@ -224,12 +274,12 @@ def generate(
             misses = misses + 1 if accepted == 0 else 0
             if misses >= 2:
                 lookup = None
+    except Cancelled:  # aborted inside a decode
+        stats.stop_reason = StopReason.CANCELLED
     finally:
         stats.generate_ms = (time.perf_counter() - start) * 1000
         sampler.close()
     model.speed.record_prompt(stats.prompt_tokens_evaluated, stats.prompt_ms)
-    if not stats.draft_tokens:  # drafted runs would flatter the per-token cost
-        model.speed.record_generation(stats.generated_tokens, stats.generate_ms)
     return emitter.text, stats
 
 

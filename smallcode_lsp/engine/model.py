@@ -10,12 +10,14 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import llama_cpp
-from llama_cpp import _internals, _logger
+from llama_cpp import _internals
 
+from smallcode_lsp.engine.abort import AbortSwitch, abort_expected
 from smallcode_lsp.engine.gguf_header import GGUFHeaderError, diagnose, read_scalars
 from smallcode_lsp.engine.moe import cpu_expert_overrides
 from smallcode_lsp.engine.speed import SpeedMeter
@@ -117,8 +119,7 @@ class LoadedModel:
 
     def __init__(self, path: str, options: LoadOptions) -> None:
         check_gguf_file(path)
-        # llama.cpp logs go to stderr (never stdout: that is the LSP transport), errors only.
-        _logger.set_verbose(False)
+        llama_cpp.llama_log_set(_log_errors_only, ctypes.c_void_p(0))
         self.path = path
         self.options = options
         model_params = llama_cpp.llama_model_default_params()
@@ -161,6 +162,7 @@ class LoadedModel:
                 f"llama.cpp could not create a context of {options.n_ctx} tokens for {path}"
                 " (too little memory? lower nCtx)"
             ) from exc
+        self.abort = AbortSwitch(self.context.ctx)
         self.n_threads = n_threads
         self.n_ctx = self.context.n_ctx()
         self.n_batch = options.n_batch
@@ -232,6 +234,24 @@ class LoadedModel:
         self.batch.close()
         self.context.close()
         self.model.close()
+
+
+_GGML_LOG_ERROR, _GGML_LOG_CONT = 4, 5  # ggml_log_level (llama-cpp-python's map predates them)
+_last_log_level = 0
+
+
+@llama_cpp.llama_log_callback
+def _log_errors_only(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    """llama.cpp's log: errors to stderr (never stdout: that is the LSP transport).
+
+    Not the warning and errors an aborted decode logs (every cancel does that, abort.py).
+    """
+    global _last_log_level
+    if level != _GGML_LOG_CONT:
+        _last_log_level = level
+    if _last_log_level == _GGML_LOG_ERROR and not abort_expected():
+        sys.stderr.write(text.decode("utf-8", errors="replace"))
+        sys.stderr.flush()
 
 
 def _read_arch(path: str) -> str:

@@ -19,6 +19,7 @@ from smallcode_lsp.types import ContextSnippet, PromptParts
 
 Tokenize = Callable[[str], list[int]]
 
+
 def line_comment(language_id: str) -> str:
     """The line-comment marker for a language (C-style `//` when unknown)."""
     return comment_prefix(language_id, default="//")

@@ -1,11 +1,11 @@
-"""The engine's own measured speed, used to size Automatic requests to a latency budget."""
+"""The engine's own measured speed: when a decode step would overrun a request's deadline."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-MIN_TOKENS = 8  # below this a suggestion is rarely worth showing
-_ALPHA = 0.3  # EMA weight of the newest measurement
+_ALPHA = 0.3  # EMA weight of the newest prompt measurement
+_STEP_ALPHA = 0.1  # ... of the newest single-token decode step (noisier)
 
 
 @dataclass
@@ -17,12 +17,13 @@ class SpeedMeter:
         if tokens >= 16:  # short prefills are dominated by fixed overhead
             self.prompt_ms_per_token += _ALPHA * (ms / tokens - self.prompt_ms_per_token)
 
-    def record_generation(self, tokens: int, ms: float) -> None:
-        if tokens >= 4:
-            self.generate_ms_per_token += _ALPHA * (ms / tokens - self.generate_ms_per_token)
+    def record_step(self, ms: float) -> None:
+        """One single-token decode step took `ms`."""
+        self.generate_ms_per_token += _STEP_ALPHA * (ms - self.generate_ms_per_token)
 
-    def max_tokens_within(self, budget_ms: float, prompt_tokens: int, requested: int) -> int:
-        """Most tokens to generate so prefill + decode fit `budget_ms` (at least MIN_TOKENS)."""
-        remaining = budget_ms - prompt_tokens * self.prompt_ms_per_token
-        fit = int(remaining / self.generate_ms_per_token)
-        return max(min(MIN_TOKENS, requested), min(requested, fit))
+    def step_fits(self, deadline: float, now: float, tokens: float = 1.0) -> bool:
+        """Whether a decode step of `tokens` token-times started at `now` ends by `deadline`.
+
+        Times are time.perf_counter() seconds.
+        """
+        return now + tokens * self.generate_ms_per_token / 1000 <= deadline

@@ -34,6 +34,7 @@ class FilterContext:
     request: CompletionRequest
     parsed: ParsedDocument | None
     shape: Shape
+    truncated: bool = False  # generation was cut short (deadline, token limit): a partial end
 
     @property
     def line_suffix(self) -> str:

@@ -47,9 +47,13 @@ def postprocess(
     parsed: ParsedDocument | None,
     shape: Shape,
     config: FilterConfig | None = None,
+    truncated: bool = False,
 ) -> str:
-    """Run the chain; "" means there is nothing worth showing."""
-    ctx = FilterContext(request, parsed, shape)
+    """Run the chain; "" means there is nothing worth showing.
+
+    `truncated`: generation was cut short, so the text's last line is a fragment.
+    """
+    ctx = FilterContext(request, parsed, shape, truncated)
     for flt in make_chain(config or FilterConfig()):
         text = flt(text, ctx)
         if not text:

@@ -1,6 +1,9 @@
 """Never make the file's parse worse: if prefix+completion+suffix has more ERROR/MISSING nodes
 than prefix+suffix, fall back to the longest line-prefix of the completion that does not, or
-drop it. Re-parses are incremental edits of one copy of the tree."""
+drop it. Re-parses are incremental edits of one copy of the tree.
+
+A completion cut short (deadline, token limit) ends in a fragment of a line that no parser can
+judge ("(path" before the rest arrives): only its complete lines are checked."""
 
 from __future__ import annotations
 
@@ -46,6 +49,15 @@ def _inside_error(doc: ParsedDocument, offset: int) -> bool:
 
 def make(config: FilterConfig) -> Filter:
     def limit_no_worse_parse(text: str, ctx: FilterContext) -> str:
+        if ctx.truncated:
+            complete = text[: max(0, text.rfind("\n"))]
+            if not complete.strip():
+                return text  # one fragment of a line: nothing to judge yet
+            checked = check(complete, ctx)
+            return text if checked == complete else checked
+        return check(text, ctx)
+
+    def check(text: str, ctx: FilterContext) -> str:
         req = ctx.request
         src = ctx.parsed
         if src is None or src.text != req.document.text:

@@ -92,6 +92,25 @@ def test_scope_and_imports_only_when_cut_off(index: WorkspaceIndex) -> None:
     assert not [s for s in big.snippets if s.kind in ("scope", "import")]
 
 
+def test_window_from_the_top_never_repeats_imports_on_any_keystroke(
+    index: WorkspaceIndex,
+) -> None:
+    # The first estimate (0.3 tokens/char) says the prefix will be cut, the real count (0.25)
+    # says it fits whole: imports must not be added as a snippet on the first request, nor
+    # come and go on later ones (each change re-evaluates the whole prompt).
+    req = _at("js_graceful_fs/graceful-fs.js", "javascript", "return go$readFile(path")
+    budget = int(len(req.prefix) * 0.3)
+    assert tokens(req.prefix) + 100 < budget
+    builder = ContextBuilder(index, None, tokens)
+    for typed in ("", "r", "re", "ret"):
+        text = req.document.text[: req.offset] + typed + req.document.text[req.offset :]
+        path = Path(req.document.path or "")
+        request = _request(path, "javascript", text, req.offset + len(typed))
+        parts = builder.build(request, None, budget, budget // 4)
+        assert parts.prefix == request.prefix
+        assert not [s for s in parts.snippets if s.kind in ("scope", "import")]
+
+
 def test_nested_scope_headers_keep_indentation() -> None:
     req = _at("../fixtures/py_stdlib/textwrap.py", "python", "        lines = []")
     parts = ContextBuilder(None, None, tokens).build(req, None, 200, 50)

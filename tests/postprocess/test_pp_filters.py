@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,19 @@ def test_limit_no_worse_parse() -> None:
                      "\n\n\nif __name__")  # fmt: skip
     # Good body, then a broken line: cut back to the longest clean line prefix.
     assert run(limit_no_worse_parse, body + "\n    return (", block_ctx) == body
+
+
+def test_limit_no_worse_parse_judges_only_complete_lines_of_a_cut_short_completion() -> None:
+    ctx = hole(*BISECT_LINE)
+    cut_short = replace(ctx, truncated=True)
+    # "(mid" is the start of an answer the deadline cut: the rest may well close it.
+    assert run(limit_no_worse_parse, "(mid", ctx) == ""
+    assert run(limit_no_worse_parse, "(mid", cut_short) == "(mid"
+    # Complete lines are still judged: a broken first line drops the fragment after it too.
+    assert run(limit_no_worse_parse, "mid + 1)\n    hi = (", cut_short) == ""
+    assert run(limit_no_worse_parse, "mid + 1\n            hi = (", cut_short) == (
+        "mid + 1\n            hi = ("
+    )
 
 
 def test_drop_blank() -> None:

@@ -1,22 +1,18 @@
-from smallcode_lsp.engine.speed import MIN_TOKENS, SpeedMeter
+from smallcode_lsp.engine.speed import SpeedMeter
 
 
-def test_budget_leaves_room_for_the_prompt() -> None:
+def test_a_step_fits_only_when_it_ends_by_the_deadline() -> None:
     meter = SpeedMeter(prompt_ms_per_token=2.0, generate_ms_per_token=20.0)
-    assert meter.max_tokens_within(300, prompt_tokens=50, requested=64) == 10
-    assert meter.max_tokens_within(10_000, prompt_tokens=0, requested=64) == 64
-
-
-def test_budget_never_goes_below_the_minimum() -> None:
-    meter = SpeedMeter(prompt_ms_per_token=2.0, generate_ms_per_token=20.0)
-    assert meter.max_tokens_within(100, prompt_tokens=2000, requested=64) == MIN_TOKENS
-    assert meter.max_tokens_within(100, prompt_tokens=2000, requested=4) == 4
+    assert meter.step_fits(deadline=10.030, now=10.0)  # 20 ms step, 30 ms left
+    assert not meter.step_fits(deadline=10.015, now=10.0)
+    # A verification step with drafts costs more than one token-time.
+    assert not meter.step_fits(deadline=10.030, now=10.0, tokens=1.6)
 
 
 def test_measurements_move_the_estimates() -> None:
     meter = SpeedMeter(prompt_ms_per_token=2.0, generate_ms_per_token=20.0)
-    for _ in range(20):
-        meter.record_generation(10, 500.0)
+    for _ in range(60):
+        meter.record_step(50.0)
         meter.record_prompt(100, 100.0)
     assert abs(meter.generate_ms_per_token - 50.0) < 1
     assert abs(meter.prompt_ms_per_token - 1.0) < 0.05

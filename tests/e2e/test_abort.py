@@ -1,0 +1,103 @@
+"""A cancel aborts llama_decode part-way (abort.py) and leaves a KV cache the next request can
+reuse; an Automatic request's deadline ends decoding once some text is out."""
+
+from __future__ import annotations
+
+import inspect
+import json.decoder
+import threading
+import time
+
+import llama_cpp
+import pytest
+
+from smallcode_lsp.engine.cancel import CancelToken
+from smallcode_lsp.engine.generate import PREFILL_CHUNK, generate
+from smallcode_lsp.engine.model import LoadedModel
+from smallcode_lsp.types import GenerationParams, StopReason
+
+pytestmark = pytest.mark.e2e
+
+
+def prompt(model: LoadedModel) -> list[int]:
+    source = inspect.getsource(json.decoder)
+    return [model.bos, *model.tokenize(source[: source.index("class JSONDecoder")])[-600:]]
+
+
+def cached_positions(model: LoadedModel) -> int:
+    return llama_cpp.llama_memory_seq_pos_max(model.context.memory, 0) + 1
+
+
+def clear(model: LoadedModel) -> None:
+    llama_cpp.llama_memory_clear(model.context.memory, True)
+    model.cached.clear()
+
+
+@pytest.fixture(scope="module")
+def reference(model: LoadedModel) -> str:
+    clear(model)
+    text, _ = generate(model, prompt(model), PARAMS, [], CancelToken(), speculative=False)
+    return text
+
+
+PARAMS = GenerationParams(max_tokens=24)
+
+
+@pytest.mark.parametrize("after_s", [0.05, 0.4, 1.5])
+def test_cancel_at_any_moment_leaves_a_reusable_cache(
+    model: LoadedModel, reference: str, after_s: float
+) -> None:
+    tokens = prompt(model)
+    clear(model)
+    cancel = CancelToken()
+    timer = threading.Timer(after_s, cancel.cancel)
+    timer.start()
+    text, stats = generate(model, tokens, GenerationParams(max_tokens=400), [], cancel)
+    timer.join()
+    if stats.stop_reason is not StopReason.CANCELLED:
+        pytest.skip("the generation finished before the cancel")  # a very fast machine
+    # The cache holds exactly what `cached` says: whole prompt chunks (a cancel lets a
+    # prompt chunk finish) or the prompt plus the tokens decoded before the abort.
+    assert cached_positions(model) == len(model.cached)
+    assert model.cached == tokens[: len(model.cached)] or model.cached[: len(tokens)] == tokens
+    if len(model.cached) < len(tokens) - 1:
+        assert len(model.cached) % PREFILL_CHUNK == 0
+    kept = len(model.cached)
+    again, again_stats = generate(model, tokens, PARAMS, [], CancelToken(), speculative=False)
+    assert again == reference  # the reused cache gives the same answer as a fresh one
+    assert again_stats.prompt_tokens_reused == min(kept, len(tokens) - 1)
+
+
+def test_a_late_trip_from_an_earlier_job_does_not_stop_the_next(
+    model: LoadedModel, reference: str
+) -> None:
+    tokens = prompt(model)
+    clear(model)
+    tripped: list[int] = []
+
+    def late_trip(text: str) -> None:
+        # As if an earlier job's canceller ran after this job armed the switch: the next
+        # llama_decode aborts although this job's token is not cancelled.
+        if len(tripped) < 2:
+            model.abort.trip()
+            tripped.append(len(text))
+        return None
+
+    text, stats = generate(model, tokens, PARAMS, [late_trip], CancelToken(), speculative=False)
+    assert len(tripped) == 2
+    assert stats.stop_reason is not StopReason.CANCELLED
+    assert text == reference
+
+
+def test_deadline_stops_decoding_once_text_is_out(model: LoadedModel) -> None:
+    tokens = prompt(model)
+    clear(model)
+    generate(model, tokens, GenerationParams(max_tokens=1), [], CancelToken())  # warm cache
+    full, _ = generate(model, tokens, GenerationParams(max_tokens=32), [], CancelToken())
+    soon = GenerationParams(max_tokens=32, deadline=time.perf_counter())
+    text, stats = generate(model, tokens, soon, [], CancelToken())
+    assert stats.stop_reason is StopReason.DEADLINE
+    assert text.strip() and full.startswith(text) and len(text) < len(full)
+    later = GenerationParams(max_tokens=32, deadline=time.perf_counter() + 600)
+    text, stats = generate(model, tokens, later, [], CancelToken())
+    assert text == full
