@@ -70,7 +70,7 @@ class ContextSources:
     def builder_for(self, model: LoadedModel) -> ContextBuilder:
         """One builder per loaded model: it counts in that model's tokens and keeps state."""
         if self._builder is None or self._builder_model != id(model):
-            self._builder = ContextBuilder(self.index, self.recent, model.count_tokens)
+            self._builder = ContextBuilder(self.index, self.recent, model.blocks.count)
             self._builder_model = id(model)
         return self._builder
 
@@ -201,7 +201,7 @@ def run_completion(
     fmt = PromptFormat(
         fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=settings.use_fim
     )
-    tokens = build_prompt(parts, fmt, model.tokenize)
+    tokens = build_prompt(parts, fmt, model.blocks.tokenize)
     prepare_ms = (time.perf_counter() - began) * 1000
     if protect_cache and model.cached:
         shared = common_prefix_length(model.cached, tokens)

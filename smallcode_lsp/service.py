@@ -315,6 +315,7 @@ class CompletionService:
 
     def status_dict(self) -> dict[str, object]:
         s = self.status
+        model = self.worker.model
         return {
             "state": s.state,
             "model": s.model.path if s.model else None,
@@ -328,6 +329,8 @@ class CompletionService:
             "cancelToIdleMs": [round(ms, 2) for ms in s.cancel_to_idle_ms],
             "prefetched": s.prefetched,
             "engineIdle": self.worker.idle,
+            # Every prompt token decoded since the model loaded (background work included).
+            "promptTokensEvaluated": model.prompt_tokens_evaluated if model else 0,
             "acceptance": s.acceptance.as_dict(),
         }
 

@@ -102,6 +102,7 @@ class GenerationStats:
     draft_tokens: int = 0  # prompt-lookup draft tokens verified
     draft_accepted: int = 0  # ... of which greedy decoding agreed with
     from_cache: bool = False  # answered by type-ahead reuse: no model work at all
+    llama_ms: float = 0.0  # inside llama.cpp (llama_decode, sampler): the raw compute
     queue_ms: float = 0.0  # waiting for the engine (a cancelled job letting go, preemption)
     prepare_ms: float = 0.0  # context, prompt text and tokenization
     post_ms: float = 0.0  # post-processing filters
@@ -119,6 +120,7 @@ class GenerationStats:
             "draftTokens": self.draft_tokens,
             "draftAccepted": self.draft_accepted,
             "fromCache": self.from_cache,
+            "llamaMs": round(self.llama_ms, 2),
             "queueMs": round(self.queue_ms, 2),
             "prepareMs": round(self.prepare_ms, 2),
             "postMs": round(self.post_ms, 2),

@@ -6,7 +6,7 @@ Wiring (server / pipeline):
              end = doc.offset_at(r.end.line, r.end.character); doc.apply_edit(start, end, text)
              (full sync: doc.set_text(text)); recent.add_around(path, doc.text, start)
 - didClose:  docs.pop(uri)
-- per completion (pipeline), with builder = ContextBuilder(index, recent, model.count_tokens):
+- per completion (pipeline), with builder = ContextBuilder(index, recent, model.blocks.count):
     parts   = builder.build(req, doc, budget, suffix_budget)
     shape   = shaping.decide_shape(req, doc)
     stopper = shaping.SyntaxStopper(req, doc, shape)      # stopper.check is a StopRule

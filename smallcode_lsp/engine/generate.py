@@ -68,6 +68,7 @@ def evaluate_prompt(
         for begin in range(keep, len(tokens), PREFILL_CHUNK):
             cancel.raise_if_cancelled()
             chunk = list(tokens[begin : begin + PREFILL_CHUNK])
+            model.prompt_tokens_evaluated += len(chunk)
             if begin + PREFILL_CHUNK < len(tokens):
                 # Not the last chunk: the next request most likely shares this part of the
                 # prompt, so a cancel lets it finish (<= one chunk) rather than throw it away.
@@ -129,7 +130,9 @@ def _decode(model: LoadedModel, chunk: list[int], position: int, logits_all: boo
     """
     while True:
         model.batch.set_batch(chunk, n_past=position, logits_all=logits_all)
+        began = time.perf_counter()
         status = llama_cpp.llama_decode(model.context.ctx, model.batch.batch)
+        model.llama_ms += (time.perf_counter() - began) * 1000
         if status != DECODE_ABORTED:
             break
         if not model.abort.stale():
@@ -140,6 +143,14 @@ def _decode(model: LoadedModel, chunk: list[int], position: int, logits_all: boo
         model.cached.clear()
         raise RuntimeError(f"llama_decode returned {status}")
     model.cached.extend(chunk)
+
+
+def _sample(model: LoadedModel, sampler: _internals.LlamaSampler, index: int) -> int:
+    """The sampler chain's token for output `index` (timed as llama.cpp work)."""
+    began = time.perf_counter()
+    token = sampler.sample(model.context, index)
+    model.llama_ms += (time.perf_counter() - began) * 1000
+    return token
 
 
 def make_sampler(params: GenerationParams, seed: int = 0) -> _internals.LlamaSampler:
@@ -205,12 +216,14 @@ def generate(
     """
     stats = GenerationStats()
     model.abort.arm(cancel)
+    llama_before = model.llama_ms
     try:
         return _generate(
             model, prompt, params, stop_rules, cancel, stats, reuse, speculative, shift_chunk
         )
     finally:
         model.abort.disarm()
+        stats.llama_ms = model.llama_ms - llama_before
 
 
 def _generate(
@@ -237,7 +250,7 @@ def _generate(
     start = time.perf_counter()
     stats.stop_reason = StopReason.MAX_TOKENS
     try:
-        token = sampler.sample(model.context, -1)
+        token = _sample(model, sampler, -1)
         while stats.generated_tokens < budget:
             if emitter.emit(token):
                 break
@@ -259,7 +272,7 @@ def _generate(
                 step_began = time.perf_counter()
                 _decode(model, [token], len(model.cached))
                 model.speed.record_step((time.perf_counter() - step_began) * 1000)
-                token = sampler.sample(model.context, -1)
+                token = _sample(model, sampler, -1)
                 continue
             accepted_before = stats.draft_accepted
             token = _verify(model, sampler, token, draft, emitter, lookup, stats)
@@ -303,7 +316,7 @@ def _verify(
     accepted = 0
     next_token: int | None = None
     for index, guess in enumerate(draft):
-        predicted = sampler.sample(model.context, index)
+        predicted = _sample(model, sampler, index)
         if predicted != guess:
             next_token = predicted
             break
@@ -314,7 +327,7 @@ def _verify(
         if emitter.emit(guess):
             break
     else:
-        next_token = sampler.sample(model.context, len(draft))
+        next_token = _sample(model, sampler, len(draft))
     keep = position + 1 + accepted
     if keep < len(model.cached):  # drop the rejected draft from the KV cache
         llama_cpp.llama_memory_seq_rm(model.context.memory, 0, keep, -1)

@@ -21,6 +21,7 @@ from smallcode_lsp.engine.abort import AbortSwitch, abort_expected
 from smallcode_lsp.engine.gguf_header import GGUFHeaderError, diagnose, read_scalars
 from smallcode_lsp.engine.moe import cpu_expert_overrides
 from smallcode_lsp.engine.speed import SpeedMeter
+from smallcode_lsp.engine.tokens import BlockTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,9 @@ class LoadedModel:
         # Tokens whose K/V currently sit in sequence 0 of the cache, position i at index i.
         self.cached: list[int] = []
         self.speed = SpeedMeter()
+        self.llama_ms = 0.0  # time spent inside llama_decode and the sampler, all jobs
+        self.prompt_tokens_evaluated = 0  # prompt tokens decoded, all jobs (cancelled too)
+        self.blocks = BlockTokenizer(self.tokenize)  # prompts: cached line blocks
         self._piece_buf = ctypes.create_string_buffer(256)
 
     def _make_info(self, arch: str) -> ModelInfo:

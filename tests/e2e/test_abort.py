@@ -52,7 +52,7 @@ def test_cancel_at_any_moment_leaves_a_reusable_cache(
     cancel = CancelToken()
     timer = threading.Timer(after_s, cancel.cancel)
     timer.start()
-    text, stats = generate(model, tokens, GenerationParams(max_tokens=400), [], cancel)
+    _text, stats = generate(model, tokens, GenerationParams(max_tokens=400), [], cancel)
     timer.join()
     if stats.stop_reason is not StopReason.CANCELLED:
         pytest.skip("the generation finished before the cancel")  # a very fast machine
