@@ -9,7 +9,8 @@ deleted and typed back. Printed per configuration:
   suggestion was on screen before the next keystroke;
 - prompt tokens evaluated per keystroke (all engine work while typing: answered, cancelled
   and background requests), share of keystrokes answered with zero model work (type-ahead);
-- time from cancel to the engine being free, decode tokens/s, the server's peak RSS;
+- time from cancel to the engine being free (the typing's cancels plus 8 Invoked requests per
+  file cancelled at spread-out moments), decode tokens/s, the server's peak RSS;
 - the raw llama.cpp cost of each model-served request (time inside llama_decode and the
   sampler, measured in the engine) and the server's overhead over it at p50 (everything else
   from receiving the request to answering it: waiting for the engine, context, tokenizing,
@@ -154,6 +155,7 @@ async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
         await wait_idle(client)
         evaluated = (await status(client))["promptTokensEvaluated"] - evaluated_before
         run.evaluated_while_typing += evaluated
+        await cancel_probes(client, uri, line, column)
         file_stats.extend(run.stats)
         run.stats.clear()
         client.text_document_did_close(
@@ -165,6 +167,32 @@ async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
     await client.shutdown_session()
     await client.stop()
     return run
+
+
+PROBE_DELAYS_S = (0.03, 0.07, 0.12, 0.18, 0.25, 0.33, 0.42, 0.52)
+
+
+async def cancel_probes(client: Any, uri: str, line: int, column: int) -> None:
+    """Invoked requests (long answers) cancelled part-way: samples of cancel -> engine idle.
+
+    Typing alone cancels few requests once answers fit between keystrokes, too few for a
+    stable median; these land at spread-out moments of prompt evaluation and decoding.
+    """
+    kind = lsp.InlineCompletionTriggerKind.Invoked
+    for delay in PROBE_DELAYS_S:
+        msg_id = str(uuid.uuid4())
+        future = asyncio.wrap_future(
+            client.protocol.send_request(
+                lsp.TEXT_DOCUMENT_INLINE_COMPLETION,
+                inline_params(uri, line, column, kind),
+                msg_id=msg_id,
+            )
+        )
+        await asyncio.sleep(delay)
+        if not future.done():
+            client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=msg_id))
+        await asyncio.gather(future, return_exceptions=True)
+        await wait_idle(client)
 
 
 async def wait_idle(client: Any, timeout: float = 60.0) -> None:
@@ -215,7 +243,9 @@ def summarize(name: str, run: Run, interval: float) -> dict[str, Any]:
             [s["promptTokensEvaluated"] for s in model] or [0]
         ),
         "zero_work_share": round(sum(1 for s in run.stats if s["fromCache"]) / len(run.keys), 3),
+        "cancels": len(run.cancel_to_idle),
         "cancel_to_idle_p50_ms": round(pct(run.cancel_to_idle, 50), 1),
+        "cancel_to_idle_p95_ms": round(pct(run.cancel_to_idle, 95), 1),
         "cancel_to_idle_max_ms": round(max(run.cancel_to_idle, default=float("nan")), 1),
         "tokens_per_s": round(generated / (generate_ms / 1000), 1) if generate_ms else 0.0,
         "ms_per_token": round(generate_ms / generated, 1) if generated else 0.0,
@@ -237,6 +267,7 @@ COLUMNS = [
     ("evaluated_tokens_per_keystroke", "eval tok/key"),
     ("zero_work_share", "zero-work"),
     ("cancel_to_idle_p50_ms", "cancel->idle p50 ms"),
+    ("cancel_to_idle_p95_ms", "cancel->idle p95 ms"),
     ("tokens_per_s", "tok/s"),
     ("raw_p50_ms", "raw llama.cpp p50 ms"),
     ("server_overhead_p50_ms", "overhead p50 ms"),

@@ -2,8 +2,8 @@
 
 An answer is only useful if it is on screen before the next keystroke, so while the user types
 in a burst the latency budget shrinks to a share of their keystroke interval (short answers
-that land in time; background prefetch extends them). After a pause the configured budget
-applies again.
+that land in time; background prefetch extends them once the user pauses). After a pause the
+configured budget applies again.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections import deque
 WINDOW = 6  # recent intervals considered
 BURST_GAP_S = 1.0  # a longer gap ends a burst
 SHARE = 0.75  # of the keystroke interval: the rest absorbs transport and jitter
+PAUSE_FACTOR = 1.5  # no keystroke for this many intervals: the user paused
 
 
 class TypingCadence:
@@ -39,6 +40,17 @@ class TypingCadence:
         if not intervals or len(intervals) < 2:
             return configured_ms
         return min(configured_ms, SHARE * statistics.median(intervals) * 1000)
+
+    def pause_delay(self, uri: str, now: float) -> float:
+        """Seconds from `now` until a pause in the current burst would show (0: no burst).
+
+        Background work waits for it: started between two keystrokes of a burst it is
+        preempted before it finishes, and the preemption delays the next answer.
+        """
+        intervals = self._intervals.get(uri)
+        if not intervals or len(intervals) < 2:
+            return 0.0
+        return max(0.0, self._last[uri] + PAUSE_FACTOR * statistics.median(intervals) - now)
 
     def forget(self, uri: str) -> None:
         self._last.pop(uri, None)

@@ -31,7 +31,7 @@ class Settings:
     workspace_index: bool = True  # index the workspace roots (symbols for the context)
     cache_reuse: bool = True  # keep the KV cache between requests (off: only for benchmarks)
     cache_shift: bool = True  # shift cached chunks over deleted text (llama-server cache-reuse)
-    latency_budget_ms: int = 1000  # Automatic requests: max tokens sized to fit (0: off)
+    latency_budget_ms: int = 1000  # Automatic requests: answer deadline (cadence-shrunk; 0: off)
     speculative: bool = True  # prompt-lookup drafts verified in batches (greedy only)
     typeahead: bool = True  # answer from an earlier suggestion the user is typing along
     prefetch: bool = True  # when idle, precompute the suggestion after the one shown

@@ -232,13 +232,19 @@ def run_completion(
         shift_chunk=SHIFT_MIN_CHUNK if settings.cache_shift else 0,
     )
     stats.prepare_ms = prepare_ms
-    if stats.stop_reason is StopReason.CANCELLED:
+    if stats.stop_reason is StopReason.CANCELLED and not (protect_cache and text.strip()):
+        # A user request that was cancelled is stale; background work preempted part-way
+        # keeps what it made (the start of the model's answer, for the type-ahead cache).
         return Completion("", stats, parts.snippets)
     post_began = time.perf_counter()
     if heal:
         text = text[len(heal) :] if text.startswith(heal) else text.lstrip(" \t")
     if settings.shaping:
-        truncated = stats.stop_reason in (StopReason.DEADLINE, StopReason.MAX_TOKENS)
+        truncated = stats.stop_reason in (
+            StopReason.DEADLINE,
+            StopReason.MAX_TOKENS,
+            StopReason.CANCELLED,
+        )
         final = run_filters(text, request, parsed, shape, truncated=truncated)
     else:
         final = basic_postprocess(text, request, shape)

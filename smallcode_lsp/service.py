@@ -84,6 +84,15 @@ def next_line_lead(accepted: str, suffix: str) -> str:
     return "\n" + indent
 
 
+def _cut_short(completion: Completion) -> bool:
+    """The model had more to say: a deadline, the token limit or a preemption stopped it."""
+    return completion.stats.stop_reason in (
+        StopReason.DEADLINE,
+        StopReason.MAX_TOKENS,
+        StopReason.CANCELLED,
+    )
+
+
 def resolve_model_path(setting: str | None) -> str:
     """The GGUF to load: the `model` setting (with ~ expanded), else the embedded default."""
     if setting:
@@ -109,6 +118,7 @@ class CompletionService:
         self._typeahead: dict[str, TypeAheadCache] = {}
         self._prefetched_keys: dict[str, tuple[int, str, str]] = {}
         self._cadence = TypingCadence()
+        self._prefetch_timers: dict[str, asyncio.TimerHandle] = {}
         self._typeahead_lock = threading.Lock()  # prefetch results arrive on the worker thread
 
     # -- model ---------------------------------------------------------------------------------
@@ -146,6 +156,7 @@ class CompletionService:
 
     def cancel_document(self, uri: str) -> None:
         """The document changed: whatever is generating for it is stale now."""
+        self._cancel_prefetch_timer(uri)  # the user did not pause after all
         token = self._running.pop(uri, None)
         if token is not None:
             token.cancel()
@@ -170,16 +181,36 @@ class CompletionService:
             return None  # an explicit request asks for fresh alternatives
         with self._typeahead_lock:
             cache = self._typeahead.get(request.document.uri)
-            rest = cache.lookup(request.prefix, request.suffix) if cache else None
-        if rest is None:
+            hit = cache.find(request.prefix, request.suffix) if cache else None
+        if hit is None:
             return None
-        return Completion(rest, GenerationStats(from_cache=True, stop_reason=StopReason.EOG))
+        stop = StopReason.EOG if hit.complete else StopReason.DEADLINE
+        return Completion(hit.rest, GenerationStats(from_cache=True, stop_reason=stop))
 
     def _remember(self, request: CompletionRequest, completions: list[Completion]) -> None:
         with self._typeahead_lock:
             cache = self._typeahead.setdefault(request.document.uri, TypeAheadCache())
             for completion in completions:
-                cache.add(request.prefix, request.suffix, completion.text)
+                complete = not _cut_short(completion)
+                cache.add(request.prefix, request.suffix, completion.text, complete)
+
+    def _schedule_prefetch(self, request: CompletionRequest, shown: str, finished: bool) -> None:
+        """Prefetch now, or, while the user types in a burst, once they pause (event loop)."""
+        uri = request.document.uri
+        self._cancel_prefetch_timer(uri)
+        delay = self._cadence.pause_delay(uri, time.perf_counter())
+        if delay <= 0:
+            self._prefetch(request, shown, finished)
+            return
+        loop = asyncio.get_running_loop()
+        self._prefetch_timers[uri] = loop.call_later(
+            delay, self._prefetch, request, shown, finished
+        )
+
+    def _cancel_prefetch_timer(self, uri: str) -> None:
+        timer = self._prefetch_timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
 
     def _prefetch(self, request: CompletionRequest, shown: str, finished: bool = True) -> None:
         """When idle, compute the suggestion that follows `shown` once the user accepts it.
@@ -189,6 +220,7 @@ class CompletionService:
         asking again at the line end, answers from it. If `shown` was cut short (not
         `finished`: the deadline or token limit stopped it), the rest of it is computed.
         """
+        self._prefetch_timers.pop(request.document.uri, None)
         if not self.settings.prefetch or not shown:
             return
         doc = request.document
@@ -216,17 +248,19 @@ class CompletionService:
         )
 
         def done(finished: Future[list[Completion]]) -> None:
-            if finished.cancelled() or finished.exception() is not None or token.cancelled:
-                if self._prefetched_keys.get(doc.uri) == key:
-                    del self._prefetched_keys[doc.uri]  # preempted: may be scheduled again
-                return
-            results = finished.result()
+            failed = finished.cancelled() or finished.exception() is not None
+            if (failed or token.cancelled) and self._prefetched_keys.get(doc.uri) == key:
+                del self._prefetched_keys[doc.uri]  # preempted: may be scheduled again
+            results = [] if failed else finished.result()
             if results and results[0].text:
+                # Preempted work still counts: the tokens made so far are the model's answer.
+                more = results[0].text
+                complete = not _cut_short(results[0])
                 with self._typeahead_lock:
                     cache = self._typeahead.setdefault(doc.uri, TypeAheadCache())
-                    cache.add(accepted, request.suffix, lead + results[0].text)
+                    cache.add(accepted, request.suffix, lead + more, complete)
                     if not lead:  # same line: typing along `shown` now reveals the rest too
-                        cache.add(request.prefix, request.suffix, shown + results[0].text)
+                        cache.add(request.prefix, request.suffix, shown + more, complete)
                 self.status.prefetched += 1
 
         future.add_done_callback(done)
@@ -248,7 +282,7 @@ class CompletionService:
             self.status.from_cache += 1
             self.status.last = cached.stats
             self.status.last_latency_ms = 0.0
-            self._prefetch(request, cached.text)
+            self._schedule_prefetch(request, cached.text, finished=not _cut_short(cached))
             self._report(cached, 0.0)
             return [cached]
         token = CancelToken()
@@ -291,8 +325,7 @@ class CompletionService:
             self._report(results[0], self.status.last_latency_ms)
         self._remember(request, shown)
         if shown:
-            cut_short = shown[0].stats.stop_reason in (StopReason.DEADLINE, StopReason.MAX_TOKENS)
-            self._prefetch(request, shown[0].text, finished=not cut_short)
+            self._schedule_prefetch(request, shown[0].text, finished=not _cut_short(shown[0]))
         return shown
 
     def _engine_released(self, token: CancelToken) -> None:
@@ -335,6 +368,9 @@ class CompletionService:
         }
 
     def close(self) -> None:
+        for timer in self._prefetch_timers.values():
+            timer.cancel()
+        self._prefetch_timers.clear()
         for token in self._running.values():
             token.cancel()
         self._running.clear()

@@ -22,6 +22,13 @@ class _Entry:
     prefix_tail: str
     suffix_head: str
     text: str
+    complete: bool  # the model ended the text itself (not cut short by a deadline or limit)
+
+
+@dataclass(frozen=True)
+class Hit:
+    rest: str  # the part of the suggestion not typed yet
+    complete: bool  # False: the suggestion was cut short, the model has more to say
 
 
 class TypeAheadCache:
@@ -31,11 +38,11 @@ class TypeAheadCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple[int, str], _Entry] = OrderedDict()
 
-    def add(self, prefix: str, suffix: str, text: str) -> None:
+    def add(self, prefix: str, suffix: str, text: str, complete: bool = True) -> None:
         if not text.strip():
             return
         tail = prefix[-PREFIX_TAIL:]
-        entry = _Entry(len(prefix), tail, suffix[:SUFFIX_HEAD], text)
+        entry = _Entry(len(prefix), tail, suffix[:SUFFIX_HEAD], text, complete)
         key = (len(prefix), tail)
         self._entries.pop(key, None)
         self._entries[key] = entry
@@ -44,6 +51,11 @@ class TypeAheadCache:
 
     def lookup(self, prefix: str, suffix: str) -> str | None:
         """The rest of a cached suggestion that `prefix` has typed part of, if any."""
+        hit = self.find(prefix, suffix)
+        return hit.rest if hit else None
+
+    def find(self, prefix: str, suffix: str) -> Hit | None:
+        """Like `lookup`, also telling whether the cached suggestion was complete."""
         suffix_head = suffix[:SUFFIX_HEAD]
         for key in reversed(self._entries):
             entry = self._entries[key]
@@ -59,7 +71,7 @@ class TypeAheadCache:
             rest = entry.text[typed_length:]
             if rest.strip():
                 self._entries.move_to_end(key)
-                return rest
+                return Hit(rest, entry.complete)
         return None
 
     def clear(self) -> None:

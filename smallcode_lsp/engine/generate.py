@@ -168,6 +168,7 @@ def make_sampler(params: GenerationParams, seed: int = 0) -> _internals.LlamaSam
 
 MAX_DRAFT = 6  # draft tokens verified per step; measured batch cost: 4 tokens ~1.7x one
 DRAFT_TOKEN_COST = 0.2  # token-times each draft token adds to a decode step
+DRAFT_MIN_STEPS = 6  # no drafting when the deadline leaves fewer token-times than this
 
 
 class _Emitter:
@@ -246,6 +247,12 @@ def _generate(
     emitter = _Emitter(model, stop_rules, stats)
     budget = max(0, min(params.max_tokens, model.n_ctx - len(model.cached) - MAX_DRAFT - 1))
     lookup = NgramIndex(list(prompt)) if speculative and params.temperature <= 0 else None
+    if params.deadline is not None and not model.speed.step_fits(
+        params.deadline, time.perf_counter(), DRAFT_MIN_STEPS
+    ):
+        # A short answer under a deadline: a verify step costs more than a token and is
+        # slower to abort (one big output node), and a few tokens rarely repeat the prompt.
+        lookup = None
     draft_limit, misses = MAX_DRAFT, 0
     start = time.perf_counter()
     stats.stop_reason = StopReason.MAX_TOKENS

@@ -93,9 +93,33 @@ class LoadOptions:
 
 
 def default_threads() -> int:
-    """Physical-ish core count: llama.cpp decode is memory-bound, SMT siblings rarely help."""
-    count = os.cpu_count() or 2
-    return max(1, min(8, count if count <= 4 else count // 2))
+    """Threads for llama.cpp: the performance cores on Apple silicon, else physical-ish cores."""
+    return choose_threads(os.cpu_count() or 2, apple_performance_cores())
+
+
+def choose_threads(cpu_count: int, performance_cores: int | None) -> int:
+    """Apple silicon: its performance cores (a thread on an efficiency core makes every
+    graph barrier wait for the slowest core). Elsewhere: decode is memory-bound and SMT
+    siblings rarely help, so half the logical CPUs above 4, at most 8."""
+    if performance_cores:
+        return max(1, min(16, performance_cores))
+    return max(1, min(8, cpu_count if cpu_count <= 4 else cpu_count // 2))
+
+
+def apple_performance_cores() -> int | None:
+    """hw.perflevel0.physicalcpu (macOS 12+ on Apple silicon); None elsewhere."""
+    if sys.platform != "darwin":
+        return None
+    value = ctypes.c_int(0)
+    size = ctypes.c_size_t(ctypes.sizeof(value))
+    try:
+        libc = ctypes.CDLL(None)
+        status = libc.sysctlbyname(
+            b"hw.perflevel0.physicalcpu", ctypes.byref(value), ctypes.byref(size), None, 0
+        )
+    except (OSError, AttributeError):
+        return None
+    return value.value if status == 0 and value.value > 0 else None
 
 
 def check_gguf_file(path: str) -> None:

@@ -43,6 +43,7 @@ class DecodeFailed(RuntimeError):
 
 class FakeModel:
     closed = False
+    prompt_tokens_evaluated = 0  # reported by the status request
 
     def close(self) -> None:
         self.closed = True

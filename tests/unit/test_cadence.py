@@ -1,4 +1,4 @@
-from smallcode_lsp.cadence import SHARE, TypingCadence
+from smallcode_lsp.cadence import PAUSE_FACTOR, SHARE, TypingCadence
 
 
 def test_configured_budget_until_a_burst_is_measured() -> None:
@@ -26,3 +26,14 @@ def test_a_pause_ends_the_burst() -> None:
     assert cadence.budget_ms("a", 1000) == 1000
     cadence.forget("a")
     assert cadence.budget_ms("a", 1000) == 1000
+
+
+def test_background_work_waits_for_a_pause_in_a_burst() -> None:
+    cadence = TypingCadence()
+    cadence.note("a", 0.0)
+    assert cadence.pause_delay("a", 0.01) == 0.0  # no burst: start now
+    for i in range(1, 6):
+        cadence.note("a", i * 0.1)
+    # Last key at 0.5 s, keys every 0.1 s: a pause shows once 0.15 s pass without one.
+    assert abs(cadence.pause_delay("a", 0.52) - (0.5 + PAUSE_FACTOR * 0.1 - 0.52)) < 1e-9
+    assert cadence.pause_delay("a", 0.9) == 0.0

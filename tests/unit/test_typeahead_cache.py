@@ -45,3 +45,13 @@ def test_next_line_lead_follows_the_editor_indent() -> None:
     assert next_line_lead("    if x:", "\n") == "\n        "
     assert next_line_lead("\tif (x) {", "") == "\n\t\t"
     assert next_line_lead("    f(x", ")\n") == ""  # text follows on the line
+
+
+def test_a_cut_short_suggestion_is_found_as_incomplete() -> None:
+    cache = TypeAheadCache()
+    cache.add(PREFIX, SUFFIX, "math.pi", complete=False)
+    hit = cache.find(PREFIX + "ma", SUFFIX)
+    assert hit is not None and hit.rest == "th.pi" and not hit.complete
+    cache.add(PREFIX, SUFFIX, "math.pi * r ** 2")  # the prefetch finished it
+    hit = cache.find(PREFIX + "ma", SUFFIX)
+    assert hit is not None and hit.rest == "th.pi * r ** 2" and hit.complete
