@@ -240,11 +240,10 @@ def run_completion(
     if heal:
         text = text[len(heal) :] if text.startswith(heal) else text.lstrip(" \t")
     if settings.shaping:
-        truncated = stats.stop_reason in (
-            StopReason.DEADLINE,
-            StopReason.MAX_TOKENS,
-            StopReason.CANCELLED,
-        )
+        # A deadline or a preemption cuts an answer that will be continued (prefetch, typing
+        # along): its last line is a fragment to keep. At the token limit the answer is
+        # judged whole and cut back to clean lines, as an explicit request expects.
+        truncated = stats.stop_reason in (StopReason.DEADLINE, StopReason.CANCELLED)
         final = run_filters(text, request, parsed, shape, truncated=truncated)
     else:
         final = basic_postprocess(text, request, shape)

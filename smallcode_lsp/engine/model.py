@@ -11,6 +11,7 @@ import ctypes
 import logging
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,6 +212,18 @@ class LoadedModel:
         self.prompt_tokens_evaluated = 0  # prompt tokens decoded, all jobs (cancelled too)
         self.blocks = BlockTokenizer(self.tokenize)  # prompts: cached line blocks
         self._piece_buf = ctypes.create_string_buffer(256)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Decode one token and forget it: pages the mmapped weights in and builds the
+        one-token graph now, not on the user's first keystroke."""
+        token = self.bos if self.bos is not None else 0
+        began = time.perf_counter()
+        self.batch.set_batch([token], n_past=0, logits_all=False)
+        status = llama_cpp.llama_decode(self.context.ctx, self.batch.batch)
+        llama_cpp.llama_memory_clear(self.context.memory, True)
+        took_ms = (time.perf_counter() - began) * 1000
+        log.info("warm-up decode: %.0f ms (status %d)", took_ms, status)
 
     def _make_info(self, arch: str) -> ModelInfo:
         meta = self.metadata

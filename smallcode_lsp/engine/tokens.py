@@ -6,9 +6,10 @@ pass; the budget fitting counts and the prompt builder tokenizes). Text is cut i
 BLOCK_LINES lines counted from its start and each block's tokens are cached, so only the block
 being edited (the last one, while typing at the end of the prefix window) is tokenized again.
 
-The tokens at a block boundary may differ from tokenizing the whole text at once (a merge
-across a line break is not made); they are the same on every keystroke, which is what keeps
-the KV cache reusable, and they decode to exactly the same text.
+Blocks are cut after a newline and never before an empty line, where the tokenizers we run
+(SentencePiece and byte-level BPE) do not merge across: the block tokens equal the whole text's
+tokens (checked on the test fixtures). Small models notice non-canonical tokens: an earlier cut
+that split "\n\n" lowered the FIM evaluation's edit similarity.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ MAX_BLOCKS = 4096
 
 
 def blocks(text: str, lines: int = BLOCK_LINES) -> Iterator[str]:
-    """`text` in pieces of `lines` lines (each but the last ends with a newline)."""
+    """`text` in pieces of about `lines` lines (each but the last ends with a newline).
+
+    A piece never starts with an empty line: "\n\n" is one token, which a cut between the two
+    newlines would split.
+    """
     start = 0
     while start < len(text):
         end = start
@@ -31,6 +36,8 @@ def blocks(text: str, lines: int = BLOCK_LINES) -> Iterator[str]:
             if end == 0:
                 end = len(text)
                 break
+        while 0 < end < len(text) and text[end] in "\r\n":
+            end += 1
         yield text[start:end]
         start = end
 

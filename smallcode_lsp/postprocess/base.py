@@ -34,7 +34,7 @@ class FilterContext:
     request: CompletionRequest
     parsed: ParsedDocument | None
     shape: Shape
-    truncated: bool = False  # generation was cut short (deadline, token limit): a partial end
+    truncated: bool = False  # cut short by a deadline or preemption: the last line is partial
 
     @property
     def line_suffix(self) -> str:

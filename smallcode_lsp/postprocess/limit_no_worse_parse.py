@@ -2,8 +2,8 @@
 than prefix+suffix, fall back to the longest line-prefix of the completion that does not, or
 drop it. Re-parses are incremental edits of one copy of the tree.
 
-A completion cut short (deadline, token limit) ends in a fragment of a line that no parser can
-judge ("(path" before the rest arrives): only its complete lines are checked."""
+A completion cut short by a deadline or preemption ends in a fragment of a line that no parser
+can judge ("(path" before the rest arrives): only its complete lines are checked."""
 
 from __future__ import annotations
 
