@@ -194,11 +194,17 @@ class CompletionService:
                 complete = not _cut_short(completion)
                 cache.add(request.prefix, request.suffix, completion.text, complete)
 
-    def _schedule_prefetch(self, request: CompletionRequest, shown: str, finished: bool) -> None:
-        """Prefetch now, or, while the user types in a burst, once they pause (event loop)."""
+    def _schedule_prefetch(
+        self, request: CompletionRequest, shown: str, finished: bool, defer: bool = True
+    ) -> None:
+        """Prefetch now, or, while the user types in a burst, once they pause (event loop).
+
+        Not deferred after a type-ahead hit: typing along a suggestion asks nothing of the
+        engine, so the continuation runs undisturbed while the user types on.
+        """
         uri = request.document.uri
         self._cancel_prefetch_timer(uri)
-        delay = self._cadence.pause_delay(uri, time.perf_counter())
+        delay = self._cadence.pause_delay(uri, time.perf_counter()) if defer else 0.0
         if delay <= 0:
             self._prefetch(request, shown, finished)
             return
@@ -282,7 +288,9 @@ class CompletionService:
             self.status.from_cache += 1
             self.status.last = cached.stats
             self.status.last_latency_ms = 0.0
-            self._schedule_prefetch(request, cached.text, finished=not _cut_short(cached))
+            self._schedule_prefetch(
+                request, cached.text, finished=not _cut_short(cached), defer=False
+            )
             self._report(cached, 0.0)
             return [cached]
         token = CancelToken()
