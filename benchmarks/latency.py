@@ -11,6 +11,8 @@ deleted and typed back. Printed per configuration:
   and background requests), share of keystrokes answered with zero model work (type-ahead);
 - time from cancel to the engine being free (the typing's cancels plus 8 Invoked requests per
   file cancelled at spread-out moments), decode tokens/s, the server's peak RSS;
+- after a pause, accepting the suggestion and asking again (3 times per file): time to the next
+  suggestion and the share that was ready (prefetched) when asked;
 - the raw llama.cpp cost of each model-served request (time inside llama_decode and the
   sampler, measured in the engine) and the server's overhead over it at p50 (everything else
   from receiving the request to answering it: waiting for the engine, context, tokenizing,
@@ -96,6 +98,7 @@ class Run:
     stats: list[dict[str, Any]] = field(default_factory=list)
     peak_rss: int = 0
     cancel_to_idle: list[float] = field(default_factory=list)
+    after_accept: list[tuple[float, bool]] = field(default_factory=list)  # (ms, from cache)
     evaluated_while_typing: int = 0  # prompt tokens the engine decoded during the typing
 
 
@@ -155,8 +158,10 @@ async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
         await wait_idle(client)
         evaluated = (await status(client))["promptTokensEvaluated"] - evaluated_before
         run.evaluated_while_typing += evaluated
-        await cancel_probes(client, uri, line, column)
         file_stats.extend(run.stats)
+        run.stats.clear()
+        await cancel_probes(client, uri, line, column)
+        await accept_probes(client, run, uri, line, column, len(typed) + 2)
         run.stats.clear()
         client.text_document_did_close(
             lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
@@ -193,6 +198,40 @@ async def cancel_probes(client: Any, uri: str, line: int, column: int) -> None:
             client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=msg_id))
         await asyncio.gather(future, return_exceptions=True)
         await wait_idle(client)
+
+
+ACCEPTS = 3
+PAUSE_S = 1.0
+
+
+async def accept_probes(
+    client: Any, run: Run, uri: str, line: int, column: int, version: int
+) -> None:
+    """The user pauses, accepts the suggestion (Tab), and the editor asks again: how long until
+    the next suggestion, and was it ready (prefetched) or made on demand. Chained 3 times."""
+    params = inline_params(uri, line, column)
+    result = await client.text_document_inline_completion_async(params)
+    for _ in range(ACCEPTS):
+        items = result.items if result is not None else []
+        if not items or not isinstance(items[0].insert_text, str):
+            return
+        await asyncio.sleep(PAUSE_S)  # reading the suggestion: background work may run
+        text = items[0].insert_text
+        insert_text(client, uri, version, line, column, text)
+        version += 1
+        if "\n" in text:
+            line += text.count("\n")
+            column = len(text.rsplit("\n", 1)[1])
+        else:
+            column += len(text)
+        run.stats.clear()
+        began = time.perf_counter()
+        result = await client.text_document_inline_completion_async(
+            inline_params(uri, line, column)
+        )
+        elapsed = (time.perf_counter() - began) * 1000
+        from_cache = bool(run.stats) and bool(run.stats[-1]["fromCache"])
+        run.after_accept.append((elapsed, from_cache))
 
 
 async def wait_idle(client: Any, timeout: float = 60.0) -> None:
@@ -255,6 +294,10 @@ def summarize(name: str, run: Run, interval: float) -> dict[str, Any]:
         "prepare_p50_ms": round(pct([s["prepareMs"] for s in model], 50), 1),
         "overhead_ratio_p50": round(pct(overhead, 50) / pct(raw, 50), 3) if raw else 0.0,
         "peak_rss_mb": round(run.peak_rss / 2**20, 1),
+        "after_accept_p50_ms": round(pct([ms for ms, _ in run.after_accept], 50), 1),
+        "after_accept_ready": round(
+            sum(1 for _, hit in run.after_accept if hit) / max(1, len(run.after_accept)), 2
+        ),
     }
 
 
@@ -272,6 +315,8 @@ COLUMNS = [
     ("raw_p50_ms", "raw llama.cpp p50 ms"),
     ("server_overhead_p50_ms", "overhead p50 ms"),
     ("overhead_ratio_p50", "overhead/raw p50"),
+    ("after_accept_p50_ms", "after accept p50 ms"),
+    ("after_accept_ready", "after accept ready"),
     ("peak_rss_mb", "peak RSS MB"),
 ]
 

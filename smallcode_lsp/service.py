@@ -367,7 +367,8 @@ class CompletionService:
             "requests": s.requests,
             "cancelled": s.cancelled,
             "fromCache": s.from_cache,
-            "cancelToIdleMs": [round(ms, 2) for ms in s.cancel_to_idle_ms],
+            # tuple() copies in one C call: the worker thread appends meanwhile.
+            "cancelToIdleMs": [round(ms, 2) for ms in tuple(s.cancel_to_idle_ms)],
             "prefetched": s.prefetched,
             "engineIdle": self.worker.idle,
             # Every prompt token decoded since the model loaded (background work included).
