@@ -246,13 +246,13 @@ def _generate(
     sampler = make_sampler(params)
     emitter = _Emitter(model, stop_rules, stats)
     budget = max(0, min(params.max_tokens, model.n_ctx - len(model.cached) - MAX_DRAFT - 1))
-    lookup = NgramIndex(list(prompt)) if speculative and params.temperature <= 0 else None
-    if params.deadline is not None and not model.speed.step_fits(
+    # A short answer under a deadline drafts nothing: a verify step costs more than a token
+    # and is slower to abort (one big output node), and a few tokens rarely repeat the prompt.
+    short = params.deadline is not None and not model.speed.step_fits(
         params.deadline, time.perf_counter(), DRAFT_MIN_STEPS
-    ):
-        # A short answer under a deadline: a verify step costs more than a token and is
-        # slower to abort (one big output node), and a few tokens rarely repeat the prompt.
-        lookup = None
+    )
+    drafting = speculative and params.temperature <= 0 and not short
+    lookup = NgramIndex(list(prompt)) if drafting else None
     draft_limit, misses = MAX_DRAFT, 0
     start = time.perf_counter()
     stats.stop_reason = StopReason.MAX_TOKENS
@@ -299,7 +299,6 @@ def _generate(
     finally:
         stats.generate_ms = (time.perf_counter() - start) * 1000
         sampler.close()
-    model.speed.record_prompt(stats.prompt_tokens_evaluated, stats.prompt_ms)
     return emitter.text, stats
 
 

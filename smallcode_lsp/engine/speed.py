@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-_ALPHA = 0.3  # EMA weight of the newest prompt measurement
-_STEP_ALPHA = 0.1  # ... of the newest single-token decode step (noisier)
+_STEP_ALPHA = 0.1  # EMA weight of the newest single-token decode step
 
 
 @dataclass
 class SpeedMeter:
-    prompt_ms_per_token: float = 2.5  # first guesses for a small model on 2 cores
-    generate_ms_per_token: float = 40.0
+    """Decode step time only: the deadline is checked after the prompt is in the cache, so
+    its cost is already spent, measured by the clock rather than estimated."""
 
-    def record_prompt(self, tokens: int, ms: float) -> None:
-        if tokens >= 16:  # short prefills are dominated by fixed overhead
-            self.prompt_ms_per_token += _ALPHA * (ms / tokens - self.prompt_ms_per_token)
+    generate_ms_per_token: float = 40.0  # first guess for a small model on 2 cores
 
     def record_step(self, ms: float) -> None:
         """One single-token decode step took `ms`."""
