@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import OrderedDict
 from collections.abc import Callable
 
 from smallcode_lsp.context.budget import DEFAULT_RATIO, fit_prefix, fit_suffix
@@ -41,23 +40,12 @@ class ContextBuilder:
     ) -> None:
         self.index = index
         self.recent = recent
-        self._count = count_tokens
-        self._counts: OrderedDict[str, int] = OrderedDict()
+        self.count = count_tokens  # the model's counter caches (engine/tokens.py)
         self._last_names: dict[str, list[str]] = {}
         self._starts: dict[str, int] = {}  # uri -> last prefix window start (kept if it fits)
         self._ratio = DEFAULT_RATIO  # measured tokens per char of recent windows
 
-    def count(self, text: str) -> int:
-        """count_tokens with a small LRU: the same snippets are counted on every keystroke."""
-        n = self._counts.get(text)
-        if n is None:
-            n = self._counts[text] = self._count(text)
-            if len(self._counts) > 1024:
-                self._counts.popitem(last=False)
-        else:
-            self._counts.move_to_end(text)
-        return n
-
+        self.count = count_tokens  # the model's counter caches (engine/tokens.py)
     def relative(self, path: str | None) -> str | None:
         if path is None:
             return None

@@ -18,7 +18,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
 BLOCK_LINES = 16
-MIN_CHARS = 512  # shorter text is tokenized whole (no cache entry churn)
 MAX_BLOCKS = 4096
 
 
@@ -61,14 +60,11 @@ class BlockTokenizer:
         return tokens
 
     def tokenize(self, text: str) -> list[int]:
-        if len(text) < MIN_CHARS:
-            return self._tokenize(text)
-        out: list[int] = []
+        out: list[int] = []  # a new list: cached blocks are never handed out to be mutated
         for block in blocks(text):
             out += self._block(block)
         return out
 
     def count(self, text: str) -> int:
-        if len(text) < MIN_CHARS:
-            return len(self._tokenize(text))
+        """Cached like `tokenize`: the context builder counts the same snippets every keystroke."""
         return sum(len(self._block(block)) for block in blocks(text))
