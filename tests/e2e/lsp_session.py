@@ -6,6 +6,7 @@ import asyncio
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,28 @@ def send_inline_request(
 
 def cancel_request(client: LanguageClient, msg_id: str) -> None:
     client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=msg_id))
+
+
+async def wait_for_context(
+    client: LanguageClient,
+    stats: list[Any],
+    uri: str,
+    text: str,
+    predicate: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 5.0,
+    interval: float = 0.2,
+) -> tuple[float, list[dict[str, Any]]]:
+    """Ask again until the next completion's context satisfies `predicate`.
+
+    Returns (seconds it took, that context); fails after `timeout` seconds.
+    """
+    start = time.monotonic()
+    while True:
+        context = await context_of_next_completion(client, stats, uri, text)
+        if predicate(context):
+            return time.monotonic() - start, context
+        assert time.monotonic() - start < timeout, f"context never as expected: {context}"
+        await asyncio.sleep(interval)
 
 
 async def context_of_next_completion(

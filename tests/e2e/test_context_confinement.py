@@ -3,8 +3,6 @@ code outside the workspace never reaches the prompt, while inside definitions do
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +11,9 @@ from pytest_lsp import ClientServerConfig
 
 from tests.e2e.lsp_session import (
     SERVER_COMMAND,
-    context_of_next_completion,
     initialize,
     open_document,
+    wait_for_context,
     wait_for_state,
 )
 
@@ -47,13 +45,15 @@ async def test_outside_code_never_reaches_the_prompt(tmp_path: Path) -> None:
         await wait_for_state(client, "ready")
         uri = (workspace / "main.py").as_uri()
         open_document(client, uri, MAIN)
-        deadline = time.monotonic() + 20
-        while True:  # until the index has the inside file (the control)
-            context = await context_of_next_completion(client, stats, uri, MAIN)
-            if any("INSIDE_MARK" in c["text"] for c in context):
-                break
-            assert time.monotonic() < deadline, f"inside definition never shown: {context}"
-            await asyncio.sleep(0.3)
+        _, context = await wait_for_context(  # until the index has the inside file (the control)
+            client,
+            stats,
+            uri,
+            MAIN,
+            lambda c: any("INSIDE_MARK" in s["text"] for s in c),
+            timeout=20,
+            interval=0.3,
+        )
         for snippet in context:
             assert "OUTSIDE_SECRET" not in snippet["text"]
             assert not snippet["path"].startswith(("/", "..")), snippet["path"]

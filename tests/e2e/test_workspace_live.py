@@ -3,8 +3,6 @@ context of the next completion within a couple of seconds (watchdog-fed workspac
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +14,13 @@ from tests.e2e.lsp_session import (
     context_of_next_completion,
     initialize,
     open_document,
+    wait_for_context,
     wait_for_state,
 )
 
 pytestmark = pytest.mark.e2e
 
 MAIN = "from pricing import compute_total\n\n\ndef checkout(cart):\n    total = compute_total("
-
-
-async def wait_for_context(client, stats, uri, predicate, timeout: float = 5.0) -> float:
-    """Seconds until the next completion's context satisfies `predicate`."""
-    start = time.monotonic()
-    while True:
-        context = await context_of_next_completion(client, stats, uri, MAIN)
-        if predicate(context):
-            return time.monotonic() - start
-        assert time.monotonic() - start < timeout, f"context never changed: {context}"
-        await asyncio.sleep(0.2)
 
 
 def definition_texts(context: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -62,10 +50,11 @@ async def test_context_follows_files_on_disk(tmp_path: Path) -> None:
             "def compute_total(items, tax_rate=0.2):\n"
             '    """Sum of prices with tax."""\n    return 0\n'
         )
-        took = await wait_for_context(
+        took, _ = await wait_for_context(
             client,
             stats,
             uri,
+            MAIN,
             lambda c: any(
                 path == "pricing.py" and "tax_rate=0.2" in text
                 for path, text in definition_texts(c)
@@ -74,20 +63,22 @@ async def test_context_follows_files_on_disk(tmp_path: Path) -> None:
         print(f"created: {took:.2f} s")
 
         pricing.write_text("def compute_total(items, discount=None):\n    return 0\n")
-        took = await wait_for_context(
+        took, _ = await wait_for_context(
             client,
             stats,
             uri,
+            MAIN,
             lambda c: any("discount=None" in text for _, text in definition_texts(c)),
         )
         print(f"edited: {took:.2f} s")
 
         (tmp_path / "pkg").mkdir()
         pricing.rename(tmp_path / "pkg" / "pricing.py")
-        took = await wait_for_context(
+        took, _ = await wait_for_context(
             client,
             stats,
             uri,
+            MAIN,
             lambda c: (
                 any(path == "pkg/pricing.py" for path, _ in definition_texts(c))
                 and not any(path == "pricing.py" for path, _ in definition_texts(c))
@@ -96,7 +87,9 @@ async def test_context_follows_files_on_disk(tmp_path: Path) -> None:
         print(f"renamed: {took:.2f} s")
 
         (tmp_path / "pkg" / "pricing.py").unlink()
-        took = await wait_for_context(client, stats, uri, lambda c: not definition_texts(c))
+        took, _ = await wait_for_context(
+            client, stats, uri, MAIN, lambda c: not definition_texts(c)
+        )
         print(f"deleted: {took:.2f} s")
     finally:
         await client.shutdown_session()
