@@ -150,6 +150,24 @@ def test_limit_no_worse_parse_judges_only_complete_lines_of_a_cut_short_completi
     )
 
 
+def test_a_cut_short_fragment_loses_only_a_dangling_operator() -> None:
+    # `mid = (lo + hi) // 2` removed from a loop body that parses without it.
+    ctx = replace(hole("py_stdlib/bisect.py", "while lo < hi:\n            ", "\n"), truncated=True)
+    assert ctx.request.document.text[ctx.request.offset :].startswith("\n")
+    # Accepting `mid = (lo + hi) //` would leave a dangling operator: it goes.
+    assert run(limit_no_worse_parse, "mid = (lo + hi) //", ctx) == "mid = (lo + hi)"
+    assert run(limit_no_worse_parse, "mid = (lo + hi) // ", ctx) == "mid = (lo + hi)"
+    assert run(limit_no_worse_parse, "mid = (", ctx) == "mid"
+    # Words are type-along material: an open call keeps them all.
+    assert run(limit_no_worse_parse, "mid = (lo + hi", ctx) == "mid = (lo + hi"
+    assert run(limit_no_worse_parse, "mid = f(lo, ", ctx) == "mid = f(lo, "  # `f(lo` no better
+    assert run(limit_no_worse_parse, "mid = lo", ctx) == "mid = lo"
+    # A header's `:` is not dangling when dropping it parses no better (the body is missing).
+    assert run(limit_no_worse_parse, "while lo < hi:", ctx) == "while lo < hi:"
+    # Not cut short, the same text is judged whole: dropped.
+    assert run(limit_no_worse_parse, "mid = (lo + hi) //", replace(ctx, truncated=False)) == ""
+
+
 def test_drop_blank() -> None:
     ctx = hole(*BISECT_LINE)
     assert run(drop_blank, " \n\t\n", ctx) == ""
