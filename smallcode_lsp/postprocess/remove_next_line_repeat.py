@@ -1,6 +1,7 @@
 """Cut the completion where it starts re-typing the line that already follows the cursor
 (the model ran into the suffix; llama.vim and Tabby filter these too). If that is its very
-first line, nothing is left and the completion is dropped."""
+first line, nothing is left and the completion is dropped. A cut-short completion's last line
+is a fragment: it counts as a repeat once it is a start of the next line."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ def make(config: FilterConfig) -> Filter:
         # Lines that stand on their own: all of them when the cursor line is blank so far.
         first = 0 if not ctx.line_prefix.strip() else 1
         for i in range(first, len(lines)):
-            if lines[i].strip() == nxt[0]:
+            line = lines[i].strip()
+            fragment = ctx.truncated and i == len(lines) - 1
+            if line == nxt[0] or (
+                fragment and len(line) >= MIN_LINE_CHARS and nxt[0].startswith(line)
+            ):
                 log.debug("remove_next_line_repeat: line %d repeats the next line %r", i, nxt[0])
                 return "\n".join(lines[:i]).rstrip() if i else ""
         return text

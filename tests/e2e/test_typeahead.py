@@ -35,7 +35,9 @@ COLUMN = len(TEXT.split("\n")[-1])
 
 @pytest_lsp.fixture(config=server_config(), scope="module")
 async def client(lsp_client: LanguageClient):
-    await initialize(lsp_client, {"maxTokens": 24})
+    # No answer deadline: on a slow machine it could cut the first answer mid-line, and the
+    # prefetch would then continue that line instead of predicting the next (checked below).
+    await initialize(lsp_client, {"maxTokens": 24, "latencyBudgetMs": 0})
     await wait_for_state(lsp_client, "ready")
     open_document(lsp_client, URI, TEXT)
     yield

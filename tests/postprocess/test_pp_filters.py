@@ -104,6 +104,14 @@ def test_remove_next_line_repeat() -> None:
         "debug('x')"
     )
     assert run(remove_next_line_repeat, "debug('x')", ctx) == "debug('x')"
+    # Cut short while re-typing the next line: the fragment is a repeat in the making.
+    cut_short = replace(ctx, truncated=True)
+    assert run(remove_next_line_repeat, "debug('x')\nmodule.exports = pa", cut_short) == (
+        "debug('x')"
+    )
+    assert run(remove_next_line_repeat, "module.exp", cut_short) == ""
+    assert run(remove_next_line_repeat, "module.exp", ctx) == "module.exp"  # whole: a new line
+    assert run(remove_next_line_repeat, "mod", cut_short) == "mod"  # too short to tell
 
 
 def test_remove_suffix_duplication() -> None:
