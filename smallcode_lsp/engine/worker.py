@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
@@ -145,28 +146,33 @@ class EngineWorker:
             job = self._queue.get()
             if job is None:
                 break
-            self._run(job)
+            resolve = self._run(job)
+            # Bookkeeping before the future resolves: whoever awaits it (the LSP loop, which
+            # then schedules a prefetch) must find the engine free, or the prefetch it submits
+            # is taken for one overtaken by a user job and cancelled on arrival.
             if job.background:
                 with self._lock:
                     self._background.discard(job.cancel)
             else:
                 self._finished()
+            resolve()
         if self.model is not None:
             self.model.close()
             self.model = None
 
-    def _run(self, job: _Job) -> None:
+    def _run(self, job: _Job) -> Callable[[], None]:
+        """Run `job`; returns what resolves its future (the caller calls it after bookkeeping)."""
         if not job.future.set_running_or_notify_cancel():
-            return
+            return lambda: None
         if job.cancel.cancelled:  # stale: a newer request replaced it while it waited
-            job.future.set_exception(Cancelled())
-            return
+            return partial(job.future.set_exception, Cancelled())
         try:
-            job.future.set_result(job.run())
+            result = job.run()
         except BaseException as exc:
             if not isinstance(exc, Cancelled | NoModel | ModelLoadError):
                 log.exception("engine job failed")
-            job.future.set_exception(exc)
+            return partial(job.future.set_exception, exc)
+        return partial(job.future.set_result, result)
 
     def _finished(self) -> None:
         with self._lock:
