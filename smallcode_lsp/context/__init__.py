@@ -14,5 +14,5 @@ Wiring (server / pipeline):
   The pipeline runs on the engine thread while didChange edits the document: hand it
   doc.copy() (copies the tree reference-counted, O(1)) taken together with the snapshot.
 - recent ring: add on didOpen / didSave / when the cursor jumps far, not every keystroke.
-- snippets text for the prompt: repo_format.render_snippets(parts.snippets, ...)
+- the prompt text and tokens: engine/prompt.build_prompt(parts, ...)
 """
