@@ -8,6 +8,7 @@ from smallcode_lsp.context.document import ParsedDocument
 from smallcode_lsp.context.shaping import Shape
 from smallcode_lsp.postprocess import (
     drop_blank,
+    drop_dangling_operator,
     limit_no_worse_parse,
     limit_to_block,
     remove_next_line_repeat,
@@ -21,7 +22,8 @@ from smallcode_lsp.postprocess.base import Filter, FilterConfig, FilterContext
 from smallcode_lsp.types import CompletionRequest
 
 # Order matters: cut loops and shape first (cheap, shrink the text), then suffix-aware
-# trimming, then whitespace, then the parse check on what is left, then drop what is empty.
+# trimming, then whitespace, then a cut-short answer's dangling operator, then the parse check
+# on what is left, then drop what is empty.
 FILTERS = (
     remove_repetition,
     limit_to_block,
@@ -30,6 +32,7 @@ FILTERS = (
     remove_unbalanced_closers,
     trim_leading_space,
     trim_trailing_whitespace,
+    drop_dangling_operator,
     limit_no_worse_parse,
     drop_blank,
 )

@@ -11,6 +11,7 @@ from smallcode_lsp.context.document import ParsedDocument
 from smallcode_lsp.context.shaping import decide_shape
 from smallcode_lsp.postprocess import (
     drop_blank,
+    drop_dangling_operator,
     limit_no_worse_parse,
     limit_to_block,
     remove_next_line_repeat,
@@ -158,22 +159,35 @@ def test_limit_no_worse_parse_judges_only_complete_lines_of_a_cut_short_completi
     )
 
 
-def test_a_cut_short_fragment_loses_only_a_dangling_operator() -> None:
+def test_drop_dangling_operator() -> None:
     # `mid = (lo + hi) // 2` removed from a loop body that parses without it.
     ctx = replace(hole("py_stdlib/bisect.py", "while lo < hi:\n            ", "\n"), truncated=True)
     assert ctx.request.document.text[ctx.request.offset :].startswith("\n")
     # Accepting `mid = (lo + hi) //` would leave a dangling operator: it goes.
-    assert run(limit_no_worse_parse, "mid = (lo + hi) //", ctx) == "mid = (lo + hi)"
-    assert run(limit_no_worse_parse, "mid = (lo + hi) // ", ctx) == "mid = (lo + hi)"
-    assert run(limit_no_worse_parse, "mid = (", ctx) == "mid"
+    assert run(drop_dangling_operator, "mid = (lo + hi) //", ctx) == "mid = (lo + hi)"
+    assert run(drop_dangling_operator, "mid = (lo + hi) // ", ctx) == "mid = (lo + hi)"
+    assert run(drop_dangling_operator, "mid = (", ctx) == "mid"
     # Words are type-along material: an open call keeps them all.
-    assert run(limit_no_worse_parse, "mid = (lo + hi", ctx) == "mid = (lo + hi"
-    assert run(limit_no_worse_parse, "mid = f(lo, ", ctx) == "mid = f(lo, "  # `f(lo` no better
-    assert run(limit_no_worse_parse, "mid = lo", ctx) == "mid = lo"
+    assert run(drop_dangling_operator, "mid = (lo + hi", ctx) == "mid = (lo + hi"
+    assert run(drop_dangling_operator, "mid = f(lo, ", ctx) == "mid = f(lo, "  # `f(lo` no better
+    assert run(drop_dangling_operator, "mid = lo", ctx) == "mid = lo"
     # A header's `:` is not dangling when dropping it parses no better (the body is missing).
-    assert run(limit_no_worse_parse, "while lo < hi:", ctx) == "while lo < hi:"
-    # Not cut short, the same text is judged whole: dropped.
-    assert run(limit_no_worse_parse, "mid = (lo + hi) //", replace(ctx, truncated=False)) == ""
+    assert run(drop_dangling_operator, "while lo < hi:", ctx) == "while lo < hi:"
+    # The fragment on a new line is judged as that line; earlier lines are left alone.
+    assert run(drop_dangling_operator, "mid = lo\n            hi = mid +", ctx) == (
+        "mid = lo\n            hi = mid"
+    )
+    # Not cut short, the text is limit_no_worse_parse's to judge whole.
+    whole = replace(ctx, truncated=False)
+    assert run(drop_dangling_operator, "mid = (lo + hi) //", whole) == "mid = (lo + hi) //"
+    # Mid-line in JavaScript, the rest of the line removed: `go$readFile(` loses its `(`.
+    js = replace(hole("js_graceful_fs/graceful-fs.js", "    return go$", "\n", 0), truncated=True)
+    assert run(drop_dangling_operator, "readFile(", js) == "readFile"
+    assert run(drop_dangling_operator, "readFile(path, ", js) == "readFile(path, "
+    # No grammar, no judge.
+    plain = CompletionRequest(DocumentSnapshot("file:///n.txt", "a = ", "plaintext"), 4)
+    plain_ctx = FilterContext(plain, None, decide_shape(plain, None), truncated=True)
+    assert run(drop_dangling_operator, "b +", plain_ctx) == "b +"
 
 
 def test_drop_blank() -> None:
