@@ -103,15 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-GIL_SWITCH_INTERVAL_S = 0.0005
-
-
 def serve(args: argparse.Namespace) -> int:
     from smallcode_lsp.server import create_server
 
-    # Two busy threads (the LSP loop, the engine) hand the GIL over every switch interval:
-    # 5 ms by default, a visible share of a ~50 ms answer. Shorter hand-overs cost little here.
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     server = create_server(_settings(args))
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
