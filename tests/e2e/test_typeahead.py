@@ -78,11 +78,8 @@ async def test_typing_along_is_answered_without_the_model(client: LanguageClient
     assert following.items[0].insert_text.startswith("\n")  # the next line, after Enter
 
     # Pressing Enter (the editor inserts the newline and indent) types along it too.
-    lead = following.items[0].insert_text[
-        : 1
-        + len(following.items[0].insert_text[1:])
-        - len(following.items[0].insert_text[1:].lstrip(" "))
-    ]
+    upcoming = following.items[0].insert_text
+    lead = upcoming[: len(upcoming) - len(upcoming[1:].lstrip(" "))]  # "\n" + the indent
     insert_text(client, URI, version + 1, LINE, column, lead)
     after_enter = await inline_completion(client, URI, LINE + 1, len(lead) - 1)
     assert (await status(client))["last"]["fromCache"] is True
