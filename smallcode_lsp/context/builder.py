@@ -45,7 +45,6 @@ class ContextBuilder:
         self._starts: dict[str, int] = {}  # uri -> last prefix window start (kept if it fits)
         self._ratio = DEFAULT_RATIO  # measured tokens per char of recent windows
 
-        self.count = count_tokens  # the model's counter caches (engine/tokens.py)
     def relative(self, path: str | None) -> str | None:
         if path is None:
             return None
