@@ -36,10 +36,8 @@ class TypingCadence:
 
     def budget_ms(self, uri: str, configured_ms: float) -> float:
         """The latency budget for the request just noted: `configured_ms`, or less in a burst."""
-        intervals = self._intervals.get(uri)
-        if not intervals or len(intervals) < 2:
-            return configured_ms
-        return min(configured_ms, SHARE * statistics.median(intervals) * 1000)
+        interval = self._burst_interval(uri)
+        return configured_ms if interval is None else min(configured_ms, SHARE * interval * 1000)
 
     def pause_delay(self, uri: str, now: float) -> float:
         """Seconds from `now` until a pause in the current burst would show (0: no burst).
@@ -47,10 +45,17 @@ class TypingCadence:
         Background work waits for it: started between two keystrokes of a burst it is
         preempted before it finishes, and the preemption delays the next answer.
         """
+        interval = self._burst_interval(uri)
+        if interval is None:
+            return 0.0
+        return max(0.0, self._last[uri] + PAUSE_FACTOR * interval - now)
+
+    def _burst_interval(self, uri: str) -> float | None:
+        """The median keystroke interval of the current burst (None: no burst yet)."""
         intervals = self._intervals.get(uri)
         if not intervals or len(intervals) < 2:
-            return 0.0
-        return max(0.0, self._last[uri] + PAUSE_FACTOR * statistics.median(intervals) - now)
+            return None
+        return statistics.median(intervals)
 
     def forget(self, uri: str) -> None:
         self._last.pop(uri, None)

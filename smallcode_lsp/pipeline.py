@@ -219,7 +219,7 @@ def run_completion(
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         single_line=shape.single_line,
-        deadline=request.deadline if request.trigger is Trigger.AUTOMATIC else None,
+        deadline=request.deadline,  # set by the service on Automatic requests only
     )
     text, stats = generate(
         model,
