@@ -3,7 +3,8 @@ than prefix+suffix, fall back to the longest line-prefix of the completion that 
 drop it. Re-parses are incremental edits of one copy of the tree.
 
 A completion cut short by a deadline or preemption ends in a fragment of a line that no parser
-can judge ("(path" before the rest arrives): only its complete lines are checked."""
+can judge ("(path" before the rest arrives): only its complete lines are checked here (the
+fragment's dangling end is drop_dangling_operator's)."""
 
 from __future__ import annotations
 
