@@ -14,6 +14,20 @@ from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 SERVER_COMMAND = [sys.executable, "-m", "smallcode_lsp.cli", "serve", "--log-level", "INFO"]
+SHAPES = Path(__file__).resolve().parents[2] / "examples" / "shapes.py"
+
+
+def shapes_body_line(lines: list[str]) -> int:
+    """The empty body line of `Circle.circumference` in examples/shapes.py."""
+    line = next(i for i, s in enumerate(lines) if "Length of the circle's boundary" in s) + 1
+    assert lines[line].strip() == ""
+    return line
+
+
+def with_inserted(lines: list[str], line: int, column: int, text: str) -> str:
+    """The file of `lines` with `text` inserted at (line, column)."""
+    here = lines[line]
+    return "\n".join([*lines[:line], here[:column] + text + here[column:], *lines[line + 1 :]])
 
 
 def server_config(*extra: str) -> ClientServerConfig:

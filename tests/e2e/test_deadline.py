@@ -7,24 +7,24 @@ from __future__ import annotations
 import ast
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
 import pytest_lsp
 from pytest_lsp import LanguageClient
 
 from tests.e2e.lsp_session import (
+    SHAPES,
     initialize,
     inline_completion,
     open_document,
     server_config,
+    shapes_body_line,
     status,
     wait_for_state,
+    with_inserted,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shapes.py"
 
 
 @pytest_lsp.fixture(config=server_config(), scope="module")
@@ -37,12 +37,11 @@ async def client(lsp_client: LanguageClient):
 
 
 async def test_a_cut_short_answer_is_completed_by_the_prefetch(client: LanguageClient) -> None:
-    text = EXAMPLE.read_text()
-    uri = EXAMPLE.as_uri()
+    text = SHAPES.read_text()
+    uri = SHAPES.as_uri()
     open_document(client, uri, text)
     lines = text.split("\n")
-    line = next(i for i, s in enumerate(lines) if "Length of the circle's boundary" in s) + 1
-    assert lines[line].strip() == ""
+    line = shapes_body_line(lines)
 
     first = await inline_completion(client, uri, line, 8)
     assert first is not None and first.items
@@ -64,6 +63,5 @@ async def test_a_cut_short_answer_is_completed_by_the_prefetch(client: LanguageC
     assert isinstance(whole, str)
     assert whole.startswith(start) and len(whole.strip()) > len(start.strip())
     # The completed line is sensible code: the file parses with it inserted.
-    patched = "\n".join([*lines[:line], lines[line][:8] + whole, *lines[line + 1 :]])
-    ast.parse(patched)
+    ast.parse(with_inserted(lines, line, 8, whole))
     assert "radius" in whole, whole

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
-from pathlib import Path
 
 import pytest
 import pytest_lsp
@@ -13,17 +12,18 @@ from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
 from tests.e2e.lsp_session import (
+    SHAPES,
     initialize,
     inline_completion,
     open_document,
     server_config,
+    shapes_body_line,
     status,
     wait_for_state,
+    with_inserted,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shapes.py"
 
 
 @pytest_lsp.fixture(config=server_config(), scope="module")
@@ -56,17 +56,11 @@ async def test_model_loading_reported_with_progress(client: LanguageClient) -> N
 
 
 async def test_completion_in_function_body_is_sensible_code(client: LanguageClient) -> None:
-    text = EXAMPLE.read_text()
-    uri = EXAMPLE.as_uri()
+    text = SHAPES.read_text()
+    uri = SHAPES.as_uri()
     open_document(client, uri, text)
     lines = text.split("\n")
-    line = (
-        next(
-            i for i, text_line in enumerate(lines) if "Length of the circle's boundary" in text_line
-        )
-        + 1
-    )
-    assert lines[line].strip() == ""  # the empty body line the cursor sits on
+    line = shapes_body_line(lines)  # the empty body line the cursor sits on
     result = await inline_completion(client, uri, line, 8)
     assert result is not None and result.items, "no completion"
     item = result.items[0]
@@ -77,10 +71,7 @@ async def test_completion_in_function_body_is_sensible_code(client: LanguageClie
     # Sensible: not the code that follows repeated, and the file still parses with it inserted.
     following = "\n".join(lines[line + 1 :]).strip()
     assert not following.startswith(completion.strip())
-    patched = "\n".join(
-        [*lines[:line], lines[line][:8] + completion + lines[line][8:], *lines[line + 1 :]]
-    )
-    ast.parse(patched)
+    ast.parse(with_inserted(lines, line, 8, completion))
     assert "radius" in completion or "return" in completion
 
 
@@ -107,14 +98,9 @@ async def test_completion_on_a_standard_library_module(client: LanguageClient) -
 
 
 async def test_invoked_request_may_give_more_items(client: LanguageClient) -> None:
-    uri = EXAMPLE.as_uri()
-    lines = EXAMPLE.read_text().split("\n")
-    line = (
-        next(
-            i for i, text_line in enumerate(lines) if "Length of the circle's boundary" in text_line
-        )
-        + 1
-    )
+    uri = SHAPES.as_uri()
+    lines = SHAPES.read_text().split("\n")
+    line = shapes_body_line(lines)
     result = await inline_completion(client, uri, line, 8, lsp.InlineCompletionTriggerKind.Invoked)
     assert result is not None and 1 <= len(result.items) <= 3
     texts = [item.insert_text for item in result.items]
@@ -122,14 +108,9 @@ async def test_invoked_request_may_give_more_items(client: LanguageClient) -> No
 
 
 async def test_classic_completion_carries_the_same_suggestion(client: LanguageClient) -> None:
-    uri = EXAMPLE.as_uri()
-    lines = EXAMPLE.read_text().split("\n")
-    line = (
-        next(
-            i for i, text_line in enumerate(lines) if "Length of the circle's boundary" in text_line
-        )
-        + 1
-    )
+    uri = SHAPES.as_uri()
+    lines = SHAPES.read_text().split("\n")
+    line = shapes_body_line(lines)
     result = await client.text_document_completion_async(
         lsp.CompletionParams(
             text_document=lsp.TextDocumentIdentifier(uri=uri),
