@@ -29,7 +29,6 @@ import json
 import statistics
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,10 +42,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.e2e.lsp_session import (  # noqa: E402
     SERVER_COMMAND,
+    cancel_request,
     initialize,
     inline_params,
     insert_text,
     open_document,
+    send_inline_request,
     status,
     wait_for_state,
 )
@@ -135,19 +136,12 @@ async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
         pending: tuple[str, asyncio.Future, Keystroke] | None = None
         for version, ch in enumerate(typed, start=2):
             if pending is not None and not pending[1].done():
-                client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=pending[0]))
+                cancel_request(client, pending[0])
                 pending[2].cancelled = True
             key = Keystroke(sent=time.perf_counter())
             insert_text(client, uri, version, line, column, ch)
             column += 1
-            msg_id = str(uuid.uuid4())
-            future = asyncio.wrap_future(
-                client.protocol.send_request(
-                    lsp.TEXT_DOCUMENT_INLINE_COMPLETION,
-                    inline_params(uri, line, column),
-                    msg_id=msg_id,
-                )
-            )
+            msg_id, future = send_inline_request(client, uri, line, column)
             future.add_done_callback(lambda f, key=key: _answered(f, key))
             run.keys.append(key)
             pending = (msg_id, future, key)
@@ -185,17 +179,10 @@ async def cancel_probes(client: Any, uri: str, line: int, column: int) -> None:
     """
     kind = lsp.InlineCompletionTriggerKind.Invoked
     for delay in PROBE_DELAYS_S:
-        msg_id = str(uuid.uuid4())
-        future = asyncio.wrap_future(
-            client.protocol.send_request(
-                lsp.TEXT_DOCUMENT_INLINE_COMPLETION,
-                inline_params(uri, line, column, kind),
-                msg_id=msg_id,
-            )
-        )
+        msg_id, future = send_inline_request(client, uri, line, column, kind)
         await asyncio.sleep(delay)
         if not future.done():
-            client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=msg_id))
+            cancel_request(client, msg_id)
         await asyncio.gather(future, return_exceptions=True)
         await wait_idle(client)
 

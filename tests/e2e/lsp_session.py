@@ -135,12 +135,18 @@ async def inline_completion(
 
 
 def send_inline_request(
-    client: LanguageClient, uri: str, line: int, character: int
+    client: LanguageClient,
+    uri: str,
+    line: int,
+    character: int,
+    kind: lsp.InlineCompletionTriggerKind = lsp.InlineCompletionTriggerKind.Automatic,
 ) -> tuple[str, asyncio.Future]:
     """Send a request with a known id (so a test can $/cancelRequest it)."""
     msg_id = str(uuid.uuid4())
     future = client.protocol.send_request(
-        lsp.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(uri, line, character), msg_id=msg_id
+        lsp.TEXT_DOCUMENT_INLINE_COMPLETION,
+        inline_params(uri, line, character, kind),
+        msg_id=msg_id,
     )
     return msg_id, asyncio.wrap_future(future)
 
