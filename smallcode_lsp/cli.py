@@ -8,37 +8,45 @@ import os
 import sys
 
 from smallcode_lsp import __version__
-from smallcode_lsp.options import Settings
+from smallcode_lsp.options import CompletionSettings, ModelSettings, Settings, setting_spec
+
+
+def _setting_arg(parser: argparse.ArgumentParser, flag: str, key: str) -> None:
+    """`flag` for the setting `key`: type, default and help from options.SETTINGS_SPEC."""
+    spec = setting_spec(key)
+    kind = {"integer": int, "number": float, "string": str}[spec.kind]
+    text = f"{spec.description} (default: {spec.shown})".replace("%", "%%")  # argparse formats it
+    parser.add_argument(flag, type=kind, default=spec.default, help=text)
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
     # Also accepted after the subcommand; SUPPRESS keeps the top-level value when absent.
     parser.add_argument("--log-level", default=argparse.SUPPRESS, help="stderr log level")
-    parser.add_argument("--model", help="GGUF file (default: the embedded Gemma-3-270M)")
-    parser.add_argument("--n-ctx", type=int, default=Settings.n_ctx, help="context size in tokens")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: auto)")
-    parser.add_argument("--gpu-layers", type=int, default=0, help="layers on Metal/CUDA (-1: all)")
-    parser.add_argument("--experts-used", type=int, default=0, help="MoE: active experts per token")
-    parser.add_argument(
-        "--cpu-moe",
-        type=int,
-        default=0,
-        help="GPU: experts of N layers on CPU (-1: all)",
-    )
+    _setting_arg(parser, "--model", "model")
+    _setting_arg(parser, "--n-ctx", "nCtx")
+    _setting_arg(parser, "--threads", "nThreads")
+    _setting_arg(parser, "--gpu-layers", "nGpuLayers")
+    _setting_arg(parser, "--experts-used", "expertsUsed")
+    _setting_arg(parser, "--cpu-moe", "cpuMoe")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(
-        model=args.model,
+    model = ModelSettings(
+        path=args.model,
         n_ctx=args.n_ctx,
         n_threads=args.threads,
         n_gpu_layers=args.gpu_layers,
         experts_used=args.experts_used,
         cpu_moe=args.cpu_moe,
-        max_tokens=getattr(args, "max_tokens", Settings.max_tokens),
-        # One-shot commands show the whole suggestion: no keystroke deadline to meet.
-        latency_budget_ms=0 if args.command in ("complete", "eval") else Settings.latency_budget_ms,
     )
+    completion = CompletionSettings(
+        max_tokens=getattr(args, "max_tokens", setting_spec("maxTokens").default),
+        # One-shot commands show the whole suggestion: no keystroke deadline to meet.
+        latency_budget_ms=(
+            0 if args.command in ("complete", "eval") else setting_spec("latencyBudgetMs").default
+        ),
+    )
+    return Settings(model=model, completion=completion)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,14 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(serve)
     complete = sub.add_parser("complete", help="complete at FILE:LINE:COL (1-based) and print it")
     complete.add_argument("location", help="FILE:LINE:COL")
-    complete.add_argument("--max-tokens", type=int, default=Settings.max_tokens)
+    _setting_arg(complete, "--max-tokens", "maxTokens")
     complete.add_argument("--invoked", action="store_true", help="as an explicit request")
     _add_model_args(complete)
     evaluate = sub.add_parser("eval", help="fill-in-the-middle evaluation on a code directory")
     evaluate.add_argument("directory", help="root of real code to cut holes from")
     evaluate.add_argument("--limit", type=int, default=40, help="number of tasks")
     evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--max-tokens", type=int, default=Settings.max_tokens)
+    _setting_arg(evaluate, "--max-tokens", "maxTokens")
     evaluate.add_argument("--json", dest="json_out", help="also write the results here")
     _add_model_args(evaluate)
     model = sub.add_parser("model", help="describe the model that would be used")

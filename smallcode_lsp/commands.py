@@ -39,7 +39,7 @@ def offset_of(text: str, line: int, column: int) -> int:
 def _load(settings: Settings, command: str) -> LoadedModel | None:
     """The model for `settings`, or None after telling the user why it cannot load."""
     try:
-        return LoadedModel(resolve_model_path(settings.model), settings.load_options())
+        return LoadedModel(resolve_model_path(settings.model.path), settings.model.load_options())
     except ModelLoadError as exc:
         print(f"smallcode-lsp {command}: {exc}", file=sys.stderr)
         return None
@@ -133,7 +133,8 @@ def eval_command(root: str, settings: Settings, limit: int, seed: int, out: str 
     runs = {"prefix/suffix only": (False, False), "context + shaping": (True, True)}
     results: dict[str, dict] = {}
     for name, (context, shaping) in runs.items():
-        run_settings = replace(settings, context=context, shaping=shaping)
+        completion = replace(settings.completion, context=context, shaping=shaping)
+        run_settings = replace(settings, completion=completion)
 
         fired: list[str] = []
 

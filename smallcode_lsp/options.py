@@ -1,45 +1,75 @@
 """Server settings: from `initializationOptions` and `workspace/didChangeConfiguration`.
 
-A bad value is reported (returned as a message for the user) and replaced by the default or
-the previous value: a typo in a settings file never stops the server.
+Grouped by what they govern: `ModelSettings` (what the engine loads), `CompletionSettings`
+(what the user gets) and `BenchmarkSwitches` (A/B switches for benchmarks). Each field carries
+its external camelCase key, one-line description and bounds: `SETTINGS_SPEC`, built from them,
+is the single source of defaults. The CLI reads it, scripts/sync_editor_settings.py writes the
+editors' settings and the README table from it, and tests/unit/test_settings_sources.py checks
+that they agree.
+
+The wire format is flat: `{"maxTokens": 32, "nCtx": 2048, ...}`. A bad value is reported
+(returned as a message for the user) and the previous value kept: a typo in a settings file
+never stops the server.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from typing import Any
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from smallcode_lsp.engine.model import LoadOptions
 
+Kind = Literal["string", "integer", "number", "boolean", "array"]
+Group = Literal["model", "completion", "bench"]
+
+
+def setting(
+    default: Any,
+    description: str,
+    *,
+    key: str | None = None,
+    bounds: tuple[float, float] | None = None,
+    shown: str | None = None,
+) -> Any:
+    """A settings field: `key` defaults to the camelCase field name; `shown` is the README's
+    default column when the bare value would mislead (0 meaning "automatic")."""
+    meta = {"key": key, "description": description, "bounds": bounds, "shown": shown}
+    return field(default=default, metadata=meta)
+
 
 @dataclass(frozen=True, kw_only=True)
-class Settings:
-    model: str | None = None  # GGUF path; None: the embedded default model
-    max_tokens: int = 64
-    n_ctx: int = 4096
-    n_threads: int = 0  # 0: chosen from the machine
-    n_gpu_layers: int = 0  # -1: all (Metal / CUDA builds)
-    temperature: float = 0.0
-    experts_used: int = 0  # MoE models: active experts per token; 0: the model's own
-    cpu_moe: int = 0  # GPU builds: keep expert tensors of the first N layers on the CPU (-1: all)
-    enable: bool = True
-    disabled_languages: tuple[str, ...] = ()
-    use_fim: bool = True
-    context: bool = True  # workspace context: imports, definitions from other files, recent code
-    shaping: bool = True  # syntax-aware single/multi-line, stopping and post-processing
-    workspace_index: bool = True  # index the workspace roots (symbols for the context)
-    cache_reuse: bool = True  # keep the KV cache between requests (off: only for benchmarks)
-    cache_shift: bool = True  # shift cached chunks over deleted text (llama-server cache-reuse)
-    latency_budget_ms: int = 1000  # Automatic requests: answer deadline (cadence-shrunk; 0: off)
-    speculative: bool = True  # prompt-lookup drafts verified in batches (greedy only)
-    typeahead: bool = True  # answer from an earlier suggestion the user is typing along
-    prefetch: bool = True  # when idle, precompute the suggestion after the one shown
-    invoked_items: int = 3  # Invoked requests: up to this many alternatives
-    security_lint: bool = False  # drop suggestions that add well-known insecure patterns
-    debug: bool = False  # send smallcode/completionStats notifications after each completion
+class ModelSettings:
+    """What the engine loads: changing any of these reloads the model."""
+
+    path: str | None = setting(
+        None, "path of a GGUF file", key="model", shown="embedded Gemma-3-270M"
+    )
+    n_ctx: int = setting(4096, "context size in tokens", bounds=(256, 1 << 20))
+    n_threads: int = setting(
+        0,
+        "CPU threads (auto: the performance cores on Apple silicon, else the physical-ish "
+        "cores, at most 8)",
+        bounds=(0, 512),
+        shown="0 (auto)",
+    )
+    n_gpu_layers: int = setting(0, "layers offloaded to Metal/CUDA (-1: all)", bounds=(-1, 100_000))
+    experts_used: int = setting(
+        0,
+        "MoE models: active experts per token (`<arch>.expert_used_count` override at load)",
+        bounds=(0, 1024),
+        shown="0 (model's own)",
+    )
+    cpu_moe: int = setting(
+        0,
+        "GPU builds, MoE models: keep the expert tensors of the first N layers in CPU memory "
+        "(-1: all), like llama.cpp's `--n-cpu-moe`",
+        bounds=(-1, 10_000),
+    )
 
     def load_options(self) -> LoadOptions:
+        """The engine's load parameters (everything here but the path)."""
         return LoadOptions(
             n_ctx=self.n_ctx,
             n_threads=self.n_threads,
@@ -48,9 +78,103 @@ class Settings:
             cpu_moe=self.cpu_moe,
         )
 
+
+@dataclass(frozen=True, kw_only=True)
+class CompletionSettings:
+    """What the user gets: suggestions, their context, shaping and speed features."""
+
+    enable: bool = setting(True, "turn suggestions off/on")
+    disabled_languages: tuple[str, ...] = setting((), "languageIds to skip")
+    max_tokens: int = setting(64, "most tokens generated per suggestion", bounds=(1, 4096))
+    temperature: float = setting(0.0, "0 = greedy (deterministic)", bounds=(0.0, 5.0))
+    use_fim: bool = setting(True, "use FIM prompts when the model has FIM tokens")
+    context: bool = setting(
+        True, "workspace context: imports, definitions from other files, recent code"
+    )
+    shaping: bool = setting(True, "syntax-aware line/block decision, stopping and post-processing")
+    workspace_index: bool = setting(True, "index the workspace folders (symbols for the context)")
+    latency_budget_ms: int = setting(
+        1000,
+        "Automatic requests: answer deadline; decoding stops once some text is out and the "
+        "next token (measured speed) would overrun it. While you type in a burst it shrinks "
+        "to 75% of your keystroke interval, so the answer lands before the next key (0: off)",
+        bounds=(0, 600_000),
+    )
+    speculative: bool = setting(
+        True, "prompt-lookup drafts verified in batches (greedy only; same output)"
+    )
+    typeahead: bool = setting(
+        True, "answer from a shown suggestion the user is typing along (no model work)"
+    )
+    prefetch: bool = setting(
+        True,
+        "when idle (after a pause in a typing burst), compute the rest of a cut-short "
+        "suggestion, or the suggestion after a finished one",
+    )
+    invoked_items: int = setting(
+        3, "most alternatives for an explicitly invoked request", bounds=(1, 10)
+    )
+    security_lint: bool = setting(
+        False,
+        "drop suggestions that add well-known insecure patterns (shell=True with "
+        "interpolation, SQL by concatenation, eval of input, ...)",
+    )
+    debug: bool = setting(
+        False, "send a `smallcode/completionStats` notification after each completion"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchmarkSwitches:
+    """A/B switches for benchmarks: the defaults are what users want; off measures the gain."""
+
+    cache_reuse: bool = setting(True, "keep the KV cache between requests (longest common prefix)")
+    cache_shift: bool = setting(
+        True, "shift cached chunks over deleted text instead of re-decoding them"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    model: ModelSettings = field(default_factory=ModelSettings)
+    completion: CompletionSettings = field(default_factory=CompletionSettings)
+    bench: BenchmarkSwitches = field(default_factory=BenchmarkSwitches)
+
     def reload_needed(self, other: Settings) -> bool:
         """True when `other` needs a different loaded model than self."""
-        return self.load_options() != other.load_options() or self.model != other.model
+        return self.model != other.model
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting as clients see it: flat camelCase key, JSON kind, default, bounds."""
+
+    group: Group
+    name: str  # field name in its group's dataclass
+    key: str  # external camelCase key
+    kind: Kind
+    default: Any
+    description: str
+    bounds: tuple[float, float] | None
+    shown: str  # README's default column
+
+    def value_in(self, settings: Settings) -> Any:
+        return getattr(getattr(settings, self.group), self.name)
+
+
+GROUPS: dict[Group, type] = {
+    "model": ModelSettings,
+    "completion": CompletionSettings,
+    "bench": BenchmarkSwitches,
+}
+
+_KINDS: dict[Any, Kind] = {
+    str | None: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    tuple[str, ...]: "array",
+}
 
 
 def _camel(name: str) -> str:
@@ -58,48 +182,70 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-_BOUNDS: dict[str, tuple[float, float]] = {
-    "max_tokens": (1, 4096),
-    "n_ctx": (256, 1 << 20),
-    "n_threads": (0, 512),
-    "n_gpu_layers": (-1, 100_000),
-    "temperature": (0.0, 5.0),
-    "experts_used": (0, 1024),
-    "cpu_moe": (-1, 10_000),
-    "invoked_items": (1, 10),
-    "latency_budget_ms": (0, 600_000),
-}
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "[]" if not value else str(list(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _coerce(name: str, expected: type, value: Any) -> Any:
-    if expected is bool:
+def _build_spec() -> tuple[SettingSpec, ...]:
+    specs = []
+    for group, cls in GROUPS.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            meta = f.metadata
+            specs.append(
+                SettingSpec(
+                    group=group,
+                    name=f.name,
+                    key=meta["key"] or _camel(f.name),
+                    kind=_KINDS[hints[f.name]],
+                    default=f.default,
+                    description=meta["description"],
+                    bounds=meta["bounds"],
+                    shown=meta["shown"] or _shown(f.default),
+                )
+            )
+    return tuple(specs)
+
+
+SETTINGS_SPEC: tuple[SettingSpec, ...] = _build_spec()
+_BY_KEY = {spec.key: spec for spec in SETTINGS_SPEC}
+
+
+def setting_spec(key: str) -> SettingSpec:
+    """The spec of the setting with external key `key` (e.g. "maxTokens")."""
+    return _BY_KEY[key]
+
+
+def _coerce(spec: SettingSpec, value: Any) -> Any:
+    if spec.kind == "boolean":
         if isinstance(value, bool):
             return value
         raise TypeError("expected true or false")
-    if expected is int:
+    if spec.kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError("expected an integer")
-    elif expected is float:
+    elif spec.kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError("expected a number")
         value = float(value)
-    elif expected is tuple:
+    elif spec.kind == "array":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise TypeError("expected a list of strings")
         return tuple(value)
-    elif expected is str:
+    elif spec.kind == "string":
         if value is None or value == "":
             return None
         if not isinstance(value, str):
             raise TypeError("expected a string")
         return value
-    low, high = _BOUNDS.get(name, (float("-inf"), float("inf")))
+    low, high = spec.bounds or (float("-inf"), float("inf"))
     if not low <= value <= high:
         raise ValueError(f"must be between {low:g} and {high:g}")
     return value
-
-
-_TYPES = {"model": str, "disabled_languages": tuple}
 
 
 def merge_settings(base: Settings, payload: Any) -> tuple[Settings, list[str]]:
@@ -108,18 +254,20 @@ def merge_settings(base: Settings, payload: Any) -> tuple[Settings, list[str]]:
         return base, []
     if not isinstance(payload, dict):
         return base, [f"smallcode settings must be an object, got {type(payload).__name__}"]
-    changes: dict[str, Any] = {}
+    changes: dict[str, dict[str, Any]] = {group: {} for group in GROUPS}
     problems: list[str] = []
-    for f in dataclasses.fields(Settings):
-        key = _camel(f.name)
-        if key not in payload:
+    for spec in SETTINGS_SPEC:
+        if spec.key not in payload:
             continue
-        expected = _TYPES.get(f.name) or type(getattr(base, f.name))
         try:
-            changes[f.name] = _coerce(f.name, expected, payload[key])
+            changes[spec.group][spec.name] = _coerce(spec, payload[spec.key])
         except (TypeError, ValueError) as exc:
-            problems.append(f"setting smallcode.{key}={payload[key]!r} ignored: {exc}")
-    return dataclasses.replace(base, **changes), problems
+            problems.append(f"setting smallcode.{spec.key}={payload[spec.key]!r} ignored: {exc}")
+    groups = {
+        group: dataclasses.replace(getattr(base, group), **fields)
+        for group, fields in changes.items()
+    }
+    return dataclasses.replace(base, **groups), problems
 
 
 DEFAULT_SETTINGS = Settings()

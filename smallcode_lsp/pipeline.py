@@ -186,20 +186,24 @@ def run_completion(
     cache: a prompt whose front differs would make the user's next request decode it all again.
     """
     began = time.perf_counter()
-    if settings.shaping or settings.context:
+    if settings.completion.shaping or settings.completion.context:
         parsed = _parsed_for(request, parsed)
     if shape is None:
-        shape = decide_shape(request, parsed) if settings.shaping else basic_shape(request)
-    budget = min(MAX_PROMPT_TOKENS, model.n_ctx - settings.max_tokens - 8)
-    suffix_budget = budget // SUFFIX_SHARE if model.fim.available and settings.use_fim else 0
-    if settings.context and sources is not None:
+        shape = (
+            decide_shape(request, parsed) if settings.completion.shaping else basic_shape(request)
+        )
+    budget = min(MAX_PROMPT_TOKENS, model.n_ctx - settings.completion.max_tokens - 8)
+    suffix_budget = (
+        budget // SUFFIX_SHARE if model.fim.available and settings.completion.use_fim else 0
+    )
+    if settings.completion.context and sources is not None:
         builder = sources.builder_for(model)
         parts = builder.build(request, parsed, budget - suffix_budget, suffix_budget)
     else:
         parts = window_parts(request, model, budget - suffix_budget, suffix_budget)
     parts, heal = heal_trailing_space(parts)
     fmt = PromptFormat(
-        fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=settings.use_fim
+        fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=settings.completion.use_fim
     )
     tokens = build_prompt(parts, fmt, model.blocks.tokenize)
     prepare_ms = (time.perf_counter() - began) * 1000
@@ -210,14 +214,14 @@ def run_completion(
                 "prefetch skipped: it would replace %d cached tokens", len(model.cached) - shared
             )
             return Completion("", GenerationStats(stop_reason=StopReason.CANCELLED))
-    if settings.shaping:
+    if settings.completion.shaping:
         rules: list[StopRule] = [SyntaxStopper(request, parsed, shape).check]
     else:
         rules = basic_stop_rules(request, shape)
     rules = [healed_rule(rule, heal) for rule in rules] if heal else rules
     params = GenerationParams(
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
+        max_tokens=settings.completion.max_tokens,
+        temperature=settings.completion.temperature,
         single_line=shape.single_line,
         deadline=request.deadline,  # set by the service on Automatic requests only
     )
@@ -227,9 +231,9 @@ def run_completion(
         params,
         rules,
         cancel,
-        reuse=settings.cache_reuse,
-        speculative=settings.speculative,
-        shift_chunk=SHIFT_MIN_CHUNK if settings.cache_shift else 0,
+        reuse=settings.bench.cache_reuse,
+        speculative=settings.completion.speculative,
+        shift_chunk=SHIFT_MIN_CHUNK if settings.bench.cache_shift else 0,
     )
     stats.prepare_ms = prepare_ms
     if stats.stop_reason is StopReason.CANCELLED and not (protect_cache and text.strip()):
@@ -239,7 +243,7 @@ def run_completion(
     post_began = time.perf_counter()
     if heal:
         text = text[len(heal) :] if text.startswith(heal) else text.lstrip(" \t")
-    if settings.shaping:
+    if settings.completion.shaping:
         # A deadline or a preemption cuts an answer that will be continued (prefetch, typing
         # along): its last line is a fragment to keep. At the token limit the answer is
         # judged whole and cut back to clean lines, as an explicit request expects.
@@ -247,7 +251,7 @@ def run_completion(
         final = run_filters(text, request, parsed, shape, truncated=truncated)
     else:
         final = basic_postprocess(text, request, shape)
-    if settings.security_lint and final:
+    if settings.completion.security_lint and final:
         findings = lint(final, request.document.language_id)
         if findings:
             log.info("security lint dropped a suggestion: %s", ", ".join(f.rule for f in findings))
@@ -288,17 +292,23 @@ def run_alternatives(
     protect_cache: bool = False,
 ) -> list[Completion]:
     """Automatic: one completion. Invoked: also the other shape (line vs block), deduplicated."""
-    if sources is not None and settings.context:
+    if sources is not None and settings.completion.context:
         sources.note_cursor(request)
-    if settings.shaping or settings.context:
+    if settings.completion.shaping or settings.completion.context:
         parsed = _parsed_for(request, parsed)
-    first_shape = decide_shape(request, parsed) if settings.shaping else basic_shape(request)
+    first_shape = (
+        decide_shape(request, parsed) if settings.completion.shaping else basic_shape(request)
+    )
     results = [
         run_completion(
             model, request, settings, cancel, first_shape, sources, parsed, protect_cache
         )
     ]
-    if request.trigger is Trigger.INVOKED and settings.invoked_items > 1 and not cancel.cancelled:
+    if (
+        request.trigger is Trigger.INVOKED
+        and settings.completion.invoked_items > 1
+        and not cancel.cancelled
+    ):
         results.append(
             run_completion(
                 model, request, settings, cancel, other_shape(first_shape), sources, parsed

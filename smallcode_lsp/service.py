@@ -126,8 +126,10 @@ class CompletionService:
     def load_model(self) -> Future[ModelInfo]:
         """Start (re)loading the model for the current settings; the future carries the result."""
         self._set_state("loading")
-        setting = self.settings.model
-        future = self.worker.load(lambda: resolve_model_path(setting), self.settings.load_options())
+        setting = self.settings.model.path
+        future = self.worker.load(
+            lambda: resolve_model_path(setting), self.settings.model.load_options()
+        )
         future.add_done_callback(self._loaded)
         return future
 
@@ -135,7 +137,7 @@ class CompletionService:
         try:
             self.status.model = future.result()
             self.status.error = None
-            self._set_state("ready" if self.settings.enable else "disabled")
+            self._set_state("ready" if self.settings.completion.enable else "disabled")
         except ModelLoadError as exc:
             self.status.model = None
             self.status.error = str(exc)
@@ -146,13 +148,16 @@ class CompletionService:
         reload = self.settings.reload_needed(settings)
         self.settings = settings
         if not reload and self.status.state in ("ready", "disabled"):
-            self._set_state("ready" if settings.enable else "disabled")
+            self._set_state("ready" if settings.completion.enable else "disabled")
         return reload
 
     # -- completions ---------------------------------------------------------------------------
 
     def enabled_for(self, language_id: str) -> bool:
-        return self.settings.enable and language_id not in self.settings.disabled_languages
+        return (
+            self.settings.completion.enable
+            and language_id not in self.settings.completion.disabled_languages
+        )
 
     def cancel_document(self, uri: str) -> None:
         """The document changed: whatever is generating for it is stale now."""
@@ -163,7 +168,11 @@ class CompletionService:
 
     def start_index(self, roots: list[str]) -> None:
         """Index the workspace roots in the background (symbols for cross-file context)."""
-        if not roots or not self.settings.workspace_index or self.sources.index is not None:
+        if (
+            not roots
+            or not self.settings.completion.workspace_index
+            or self.sources.index is not None
+        ):
             return
         index = WorkspaceIndex(roots)
         index.start()
@@ -177,7 +186,7 @@ class CompletionService:
             self._typeahead.pop(uri, None)
 
     def _from_typeahead(self, request: CompletionRequest) -> Completion | None:
-        if not self.settings.typeahead or request.trigger is Trigger.INVOKED:
+        if not self.settings.completion.typeahead or request.trigger is Trigger.INVOKED:
             return None  # an explicit request asks for fresh alternatives
         with self._typeahead_lock:
             cache = self._typeahead.get(request.document.uri)
@@ -227,7 +236,7 @@ class CompletionService:
         `finished`: the deadline or token limit stopped it), the rest of it is computed.
         """
         self._prefetch_timers.pop(request.document.uri, None)
-        if not self.settings.prefetch or not shown:
+        if not self.settings.completion.prefetch or not shown:
             return
         doc = request.document
         accepted = request.prefix + shown
@@ -279,9 +288,9 @@ class CompletionService:
         self.cancel_document(uri)  # a newer request replaces the running one
         self.status.requests += 1
         received = time.perf_counter()
-        if request.trigger is Trigger.AUTOMATIC and self.settings.latency_budget_ms > 0:
+        if request.trigger is Trigger.AUTOMATIC and self.settings.completion.latency_budget_ms > 0:
             self._cadence.note(uri, received)
-            budget_ms = self._cadence.budget_ms(uri, self.settings.latency_budget_ms)
+            budget_ms = self._cadence.budget_ms(uri, self.settings.completion.latency_budget_ms)
             request = replace(request, deadline=received + budget_ms / 1000)
         cached = self._from_typeahead(request)
         if cached is not None:
@@ -342,7 +351,7 @@ class CompletionService:
             self.status.cancel_to_idle_ms.append((time.perf_counter() - token.cancelled_at) * 1000)
 
     def _report(self, completion: Completion, latency_ms: float) -> None:
-        if self.settings.debug:
+        if self.settings.completion.debug:
             context = [{"kind": s.kind, "path": s.path, "text": s.text} for s in completion.context]
             stats = completion.stats.as_dict()
             self._on_stats({**stats, "latencyMs": round(latency_ms, 2), "context": context})

@@ -3,7 +3,6 @@ request shape LSP4IJ sends answered with items LSP4IJ can show."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -64,14 +63,10 @@ def load(name: str) -> Any:
 
 
 def server_setting_names() -> set[str]:
-    """camelCase names of the server's Settings fields: what it accepts."""
-    from smallcode_lsp.options import Settings
+    """camelCase keys of the server's settings: what it accepts."""
+    from smallcode_lsp.options import SETTINGS_SPEC
 
-    def camel(name: str) -> str:
-        head, *rest = name.split("_")
-        return head + "".join(p.title() for p in rest)
-
-    return {camel(f.name) for f in dataclasses.fields(Settings)}
+    return {spec.key for spec in SETTINGS_SPEC}
 
 
 def test_template_descriptor_is_valid() -> None:

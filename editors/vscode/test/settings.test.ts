@@ -8,16 +8,36 @@ function getter(values: Record<string, unknown>) {
   return <T>(key: string, fallback: T): T => (key in values ? values[key] as T : fallback);
 }
 
+const PKG = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
+
 test('defaults give the server defaults and leave optional keys out', () => {
-  assert.deepEqual(serverSettings(getter({})), {
-    enable: true, disabledLanguages: [], maxTokens: 64, nCtx: 4096, nThreads: 0, nGpuLayers: 0, temperature: 0, expertsUsed: 0,
-  });
+  const expected: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries<Record<string, unknown>>(PKG.contributes.configuration.properties)) {
+    const name = key.replace(/^smallcode\./, '');
+    if (!RESTART_KEYS.includes(name) && spec.default !== '') {
+      expected[name] = spec.default;
+    }
+  }
+  const s = serverSettings(getter({}));
+  assert.deepEqual(s, expected);
+  assert.equal(s.maxTokens, 64);
+  assert.equal(s.nCtx, 4096);
+  assert.equal('model' in s, false);
+});
+
+test('every server setting is pushed, the launch settings are not', () => {
+  for (const key of ['enable', 'model', 'maxTokens', 'latencyBudgetMs', 'cacheReuse', 'cpuMoe']) {
+    assert.ok(SERVER_KEYS.includes(key), key);
+  }
+  for (const key of RESTART_KEYS) {
+    assert.ok(!SERVER_KEYS.includes(key), key);
+  }
 });
 
 test('values are clamped, truncated and filtered', () => {
   const s = serverSettings(getter({
     enable: false, disabledLanguages: ['markdown', '', 3], maxTokens: 0, nCtx: 10, nThreads: 3.7,
-    nGpuLayers: -5, temperature: -1, model: '~/m.gguf', expertsUsed: 2,
+    nGpuLayers: -5, temperature: -1, model: '~/m.gguf', expertsUsed: 2, invokedItems: 50,
   }));
   assert.equal(s.enable, false);
   assert.deepEqual(s.disabledLanguages, ['markdown']);
@@ -28,14 +48,19 @@ test('values are clamped, truncated and filtered', () => {
   assert.equal(s.temperature, 0);
   assert.equal(s.model, `${process.env.HOME}/m.gguf`);
   assert.equal(s.expertsUsed, 2);
+  assert.equal(s.invokedItems, 10);
 });
 
 test('garbage types fall back to defaults', () => {
-  const s = serverSettings(getter({ maxTokens: 'lots', nCtx: null, disabledLanguages: null, temperature: 'x' }));
+  const s = serverSettings(getter({
+    maxTokens: 'lots', nCtx: null, disabledLanguages: null, temperature: 'x', securityLint: 1, enable: 0,
+  }));
   assert.equal(s.maxTokens, 64);
   assert.equal(s.nCtx, 4096);
   assert.deepEqual(s.disabledLanguages, []);
   assert.equal(s.temperature, 0);
+  assert.equal(s.securityLint, false);
+  assert.equal(s.enable, true);
 });
 
 test('expandHome only touches a leading tilde', () => {
@@ -50,12 +75,11 @@ test('only launch keys need a restart', () => {
 });
 
 test('package.json contributes every setting the code reads', () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
-  const props = Object.keys(pkg.contributes.configuration.properties).map((k) => k.replace(/^smallcode\./, ''));
+  const props = Object.keys(PKG.contributes.configuration.properties).map((k) => k.replace(/^smallcode\./, ''));
   for (const key of [...SERVER_KEYS, ...RESTART_KEYS]) {
     assert.ok(props.includes(key), `smallcode.${key} missing from contributes.configuration`);
   }
-  for (const [key, spec] of Object.entries<Record<string, unknown>>(pkg.contributes.configuration.properties)) {
+  for (const [key, spec] of Object.entries<Record<string, unknown>>(PKG.contributes.configuration.properties)) {
     assert.ok(typeof spec.description === 'string' && spec.scope, `${key} needs a description and a scope`);
   }
 });

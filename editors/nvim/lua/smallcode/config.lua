@@ -9,7 +9,7 @@
 
 ---@class smallcode.Config
 ---@field cmd string[]|nil Server command; nil keeps lsp/smallcode.lua's { 'smallcode-lsp', 'serve' }
----@field server table<string, any> Server settings (model, maxTokens, nCtx, nThreads, nGpuLayers, temperature, enable, disabledLanguages, expertsUsed)
+---@field server table<string, any> Server settings: the keys of M.server_keys
 ---@field keymaps smallcode.Keymaps
 ---@field backend 'auto'|'native'|'extmark' auto: native vim.lsp.inline_completion on 0.12+, extmarks before
 ---@field debounce_ms integer Extmark backend: wait this long after the last keystroke
@@ -36,16 +36,31 @@ M.defaults = {
 }
 
 --- Server settings the server understands; anything else is a typo.
+--- Generated from smallcode_lsp/options.py by scripts/sync_editor_settings.py: do not edit.
 M.server_keys = {
   model = 'string',
-  maxTokens = 'number',
   nCtx = 'number',
   nThreads = 'number',
   nGpuLayers = 'number',
-  temperature = 'number',
   expertsUsed = 'number',
+  cpuMoe = 'number',
   enable = 'boolean',
   disabledLanguages = 'table',
+  maxTokens = 'number',
+  temperature = 'number',
+  useFim = 'boolean',
+  context = 'boolean',
+  shaping = 'boolean',
+  workspaceIndex = 'boolean',
+  latencyBudgetMs = 'number',
+  speculative = 'boolean',
+  typeahead = 'boolean',
+  prefetch = 'boolean',
+  invokedItems = 'number',
+  securityLint = 'boolean',
+  debug = 'boolean',
+  cacheReuse = 'boolean',
+  cacheShift = 'boolean',
 }
 
 --- vim.validate's table form works on 0.10 .. 0.12.

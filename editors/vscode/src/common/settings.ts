@@ -1,17 +1,18 @@
 // Pure settings logic: no `vscode` import, so node's test runner can load it.
 
-/** Settings the server understands (initializationOptions / didChangeConfiguration). */
-export interface ServerSettings {
-  enable: boolean;
-  disabledLanguages: string[];
-  model?: string;
-  maxTokens: number;
-  nCtx: number;
-  nThreads: number;
-  nGpuLayers: number;
-  temperature: number;
-  expertsUsed: number;
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** One `contributes.configuration` property: the JSON-schema subset package.json uses. */
+export interface SettingSchema {
+  type: string;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
 }
+
+/** Settings the server understands (initializationOptions / didChangeConfiguration), flat camelCase. */
+export type ServerSettings = Record<string, boolean | number | string | string[]>;
 
 /** The subset of `smallcode.*` the extension itself uses to start the server. */
 export interface LaunchSettings {
@@ -25,32 +26,64 @@ export type Getter = <T>(key: string, fallback: T) => T;
 /** Keys whose change needs a new server process rather than a settings push. */
 export const RESTART_KEYS: readonly string[] = ['serverPath', 'pythonPath', 'trace.server'];
 
-/** Keys pushed to the running server. */
-export const SERVER_KEYS: readonly (keyof ServerSettings)[] = [
-  'enable', 'disabledLanguages', 'model', 'maxTokens', 'nCtx', 'nThreads', 'nGpuLayers',
-  'temperature', 'expertsUsed',
-];
+/** package.json's `contributes.configuration.properties`, keys without `smallcode.`. */
+export function contributedSettings(
+  file: string = path.join(__dirname, '..', '..', '..', 'package.json'),
+): Record<string, SettingSchema> {
+  const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const props: Record<string, SettingSchema> = pkg.contributes.configuration.properties;
+  return Object.fromEntries(Object.entries(props).map(([key, spec]) => [key.replace(/^smallcode\./, ''), spec]));
+}
 
-function intOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : fallback;
+/**
+ * Server settings: every contributed setting the extension does not use itself. package.json
+ * gets them from smallcode_lsp/options.py (scripts/sync_editor_settings.py), so the keys,
+ * defaults and bounds here are the server's.
+ */
+export const SERVER_SCHEMA: Readonly<Record<string, SettingSchema>> = Object.fromEntries(
+  Object.entries(contributedSettings()).filter(([key]) => !RESTART_KEYS.includes(key)),
+);
+
+/** Keys pushed to the running server. */
+export const SERVER_KEYS: readonly string[] = Object.keys(SERVER_SCHEMA);
+
+function clamp(value: number, spec: SettingSchema): number {
+  return Math.min(spec.maximum ?? Infinity, Math.max(spec.minimum ?? -Infinity, value));
+}
+
+/** `value` fitted to `spec`: wrong types give the default; undefined leaves the key out. */
+function fit(value: unknown, spec: SettingSchema): boolean | number | string | string[] | undefined {
+  const fallback = spec.default;
+  switch (spec.type) {
+    case 'boolean':
+      return typeof value === 'boolean' ? value : Boolean(fallback);
+    case 'integer':
+    case 'number': {
+      const ok = typeof value === 'number' && Number.isFinite(value);
+      const n = ok ? value : Number(fallback ?? 0);
+      return clamp(spec.type === 'integer' ? Math.trunc(n) : n, spec);
+    }
+    case 'array':
+      return (Array.isArray(value) ? value : [])
+        .filter((x): x is string => typeof x === 'string' && x.length > 0);
+    case 'string': {
+      // The server's string settings are paths (model); empty means its default.
+      const text = typeof value === 'string' ? value.trim() : '';
+      return text ? expandHome(text) : undefined;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** Builds the server payload from `smallcode.*`, leaving empty optional values out. */
 export function serverSettings(get: Getter): ServerSettings {
-  const out: ServerSettings = {
-    enable: get<boolean>('enable', true) !== false,
-    disabledLanguages: (get<unknown>('disabledLanguages', []) as unknown[] ?? [])
-      .filter((x): x is string => typeof x === 'string' && x.length > 0),
-    maxTokens: Math.max(1, intOr(get('maxTokens', 64), 64)),
-    nCtx: Math.max(256, intOr(get('nCtx', 4096), 4096)),
-    nThreads: Math.max(0, intOr(get('nThreads', 0), 0)),
-    nGpuLayers: Math.max(-1, intOr(get('nGpuLayers', 0), 0)),
-    temperature: Math.max(0, Number(get('temperature', 0)) || 0),
-    expertsUsed: Math.max(0, intOr(get('expertsUsed', 0), 0)),
-  };
-  const model = String(get('model', '') ?? '').trim();
-  if (model) {
-    out.model = expandHome(model);
+  const out: ServerSettings = {};
+  for (const [key, spec] of Object.entries(SERVER_SCHEMA)) {
+    const value = fit(get<unknown>(key, spec.default), spec);
+    if (value !== undefined) {
+      out[key] = value;
+    }
   }
   return out;
 }
