@@ -19,8 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import llama_cpp
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -42,10 +40,9 @@ def measure(path: Path, experts_used: int) -> dict[str, float]:
         prompt = [(i * 7919) % (vocab - 16) for i in range(PROMPT_TOKENS)]
         prefill, decode = [], []
         for _ in range(REPEATS):
-            model.cached.clear()
-            llama_cpp.llama_memory_clear(model.context.memory, True)
-            params = GenerationParams(max_tokens=DECODE_TOKENS)
-            _, stats = generate(model, prompt, params, [], CancelToken(), speculative=False)
+            model.kv.clear()
+            params = GenerationParams(max_tokens=DECODE_TOKENS, speculative=False)
+            _, stats = generate(model, prompt, params, [], CancelToken())
             prefill.append(stats.prompt_tokens_evaluated / stats.prompt_ms * 1000)
             if stats.generated_tokens > 1:
                 decode.append(stats.generate_ms / stats.generated_tokens)

@@ -10,6 +10,8 @@ python3 -m venv .venv
 .venv/bin/pip install -q -e ".[test]"
 echo "test.sh: installed in $(( $(date +%s) - t0 )) s"
 .venv/bin/ruff check .
+# Types: strict on the engine and the event-loop side above it (pyproject.toml [tool.mypy]).
+.venv/bin/mypy
 # The VS Code extension: unit tests and the .vsix, from its lock file.
 (
   cd editors/vscode

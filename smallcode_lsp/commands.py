@@ -10,7 +10,7 @@ from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.model import LoadedModel, ModelLoadError
 from smallcode_lsp.languages import language_id_for_path
 from smallcode_lsp.options import Settings
-from smallcode_lsp.pipeline import ContextSources, run_alternatives
+from smallcode_lsp.pipeline import ContextSources, make_plan, run_alternatives
 from smallcode_lsp.safety.lint import lint
 from smallcode_lsp.service import resolve_model_path
 from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
@@ -64,7 +64,8 @@ def complete_command(location: str, settings: Settings, invoked: bool = False) -
     )
     trigger = Trigger.INVOKED if invoked else Trigger.AUTOMATIC
     request = CompletionRequest(document=document, offset=offset, trigger=trigger)
-    results = run_alternatives(model, request, settings, CancelToken(), ContextSources())
+    plan = make_plan(settings)
+    results = run_alternatives(model, request, plan, CancelToken(), ContextSources())
     model.close()
     for index, completion in enumerate(results):
         if len(results) > 1:
@@ -117,7 +118,7 @@ def eval_command(root: str, settings: Settings, limit: int, seed: int, out: str 
     from dataclasses import replace
 
     from smallcode_lsp.evaluate import build_tasks, format_table, run_eval
-    from smallcode_lsp.pipeline import run_completion
+    from smallcode_lsp.pipeline import CompletionPlan, run_completion
     from smallcode_lsp.workspace.index import WorkspaceIndex
 
     tasks = build_tasks(root, limit, seed)
@@ -134,19 +135,19 @@ def eval_command(root: str, settings: Settings, limit: int, seed: int, out: str 
     results: dict[str, dict] = {}
     for name, (context, shaping) in runs.items():
         completion = replace(settings.completion, context=context, shaping=shaping)
-        run_settings = replace(settings, completion=completion)
+        plan = make_plan(replace(settings, completion=completion))
 
         fired: list[str] = []
 
         def complete(
             request: CompletionRequest,
-            run_settings: Settings = run_settings,
+            plan: CompletionPlan = plan,
             fired: list[str] = fired,
         ) -> str:
             # A fresh ring per task: recent chunks of an earlier task's file would hold this
             # task's answer (only that task's own hole was cut from its text).
             sources = ContextSources(index=index)
-            text = run_completion(model, request, run_settings, CancelToken(), sources=sources).text
+            text = run_completion(model, request, plan, CancelToken(), sources).text
             fired.extend(f.rule for f in lint(text, request.document.language_id))
             return text
 

@@ -1,21 +1,23 @@
-"""One completion: request -> prompt -> engine -> post-processing. Runs on the engine worker.
+"""One completion: request -> prompt -> engine -> post-processing. Runs on the engine's thread.
 
 The same code serves the LSP handlers, `smallcode-lsp complete`, the benchmarks and the eval.
-With `context`/`shaping` off (settings), it falls back to a plain prefix/suffix window and
-indentation stops: the baseline the evaluation compares against.
+Its steps are a `CompletionPlan` chosen once from the settings: workspace context or a plain
+prefix/suffix window; syntax-aware shaping or indentation stops. The plan with both off is the
+baseline the evaluation compares against.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from smallcode_lsp.context.builder import ContextBuilder
 from smallcode_lsp.context.document import ParsedDocument
 from smallcode_lsp.context.shaping import Shape, SyntaxStopper, decide_shape
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.generate import SHIFT_MIN_CHUNK, common_prefix_length, generate
+from smallcode_lsp.engine.generate import generate
 from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.engine.prompt import PromptFormat, build_prompt
 from smallcode_lsp.engine.stops import StopRule, make_block_stop, stop_at_line_end
@@ -41,17 +43,25 @@ SUFFIX_SHARE = 4  # the suffix gets at most 1/4 of the prompt budget (llama-serv
 MAX_PROMPT_TOKENS = 2048  # prefill on 2 cores: ~500 tokens/s; more context costs a cold start
 RECENT_JUMP_LINES = 32
 PROTECTED_SHARE = 0.9  # background work keeps at least this share of the cached prompt
+SHIFT_MIN_CHUNK = 16  # smallest cached chunk worth shifting into place (llama-server's
+# --cache-reuse N)
 
 
 @dataclass
 class ContextSources:
-    """Workspace-level context shared by all requests; used on the worker thread only."""
+    """Workspace-level context shared by all requests; used on the engine's thread only
+    (jobs bring the workspace index with them)."""
 
     index: WorkspaceIndex | None = None
     recent: RecentSnippets = field(default_factory=RecentSnippets)
     _builder: ContextBuilder | None = None
     _builder_model: int = 0
     _recent_lines: dict[str, int] = field(default_factory=dict)
+
+    def use_index(self, index: WorkspaceIndex | None) -> None:
+        if index is not self.index:
+            self.index = index
+            self._builder = None  # it searches the index it was built with
 
     def note_cursor(self, request: CompletionRequest) -> None:
         """Remember the code around the cursor when it lands somewhere new (>32 lines away).
@@ -75,10 +85,17 @@ class ContextSources:
         return self._builder
 
 
-# -- the plain baseline (context and shaping off) ----------------------------------------------
+# -- the steps -----------------------------------------------------------------------------------
+
+ShapeStep = Callable[[CompletionRequest, ParsedDocument | None], Shape]
+PartsStep = Callable[
+    [CompletionRequest, ParsedDocument | None, LoadedModel, ContextSources, int, int], PromptParts
+]
+StopStep = Callable[[CompletionRequest, ParsedDocument | None, Shape], list[StopRule]]
+FinishStep = Callable[[str, CompletionRequest, ParsedDocument | None, Shape, bool], str]
 
 
-def basic_shape(request: CompletionRequest) -> Shape:
+def basic_shape(request: CompletionRequest, _parsed: ParsedDocument | None = None) -> Shape:
     """Mid-line: finish the line. On an empty line or after a block opener: a block."""
     prefix = request.prefix
     line_prefix = prefix[prefix.rfind("\n") + 1 :]
@@ -90,14 +107,22 @@ def basic_shape(request: CompletionRequest) -> Shape:
     return Shape(single, indent, "line" if single else "block", len(indent))
 
 
-def basic_stop_rules(request: CompletionRequest, shape: Shape) -> list[StopRule]:
+def basic_stop_rules(
+    request: CompletionRequest, _parsed: ParsedDocument | None, shape: Shape
+) -> list[StopRule]:
     if shape.single_line:
         return [stop_at_line_end]
     prefix = request.prefix
     return [make_block_stop(prefix[prefix.rfind("\n") + 1 :])]
 
 
-def basic_postprocess(text: str, request: CompletionRequest, shape: Shape) -> str:
+def basic_postprocess(
+    text: str,
+    request: CompletionRequest,
+    _parsed: ParsedDocument | None,
+    shape: Shape,
+    _truncated: bool = False,
+) -> str:
     """Cut trailing space and text the suffix already has."""
     text = text.rstrip()
     if not text.strip():
@@ -115,7 +140,12 @@ def basic_postprocess(text: str, request: CompletionRequest, shape: Shape) -> st
 
 
 def window_parts(
-    request: CompletionRequest, model: LoadedModel, budget: int, suffix_budget: int
+    request: CompletionRequest,
+    _parsed: ParsedDocument | None,
+    model: LoadedModel,
+    _sources: ContextSources,
+    budget: int,
+    suffix_budget: int,
 ) -> PromptParts:
     doc = request.document
     return PromptParts(
@@ -125,6 +155,84 @@ def window_parts(
         else "",
         file_path=doc.path.rsplit("/", 1)[-1] if doc.path else None,
         language_id=doc.language_id,
+    )
+
+
+def context_parts(
+    request: CompletionRequest,
+    parsed: ParsedDocument | None,
+    model: LoadedModel,
+    sources: ContextSources,
+    budget: int,
+    suffix_budget: int,
+) -> PromptParts:
+    """The file's windows plus imports, definitions and recent code (context/builder.py)."""
+    return sources.builder_for(model).build(request, parsed, budget, suffix_budget)
+
+
+def syntax_stop_rules(
+    request: CompletionRequest, parsed: ParsedDocument | None, shape: Shape
+) -> list[StopRule]:
+    return [SyntaxStopper(request, parsed, shape).check]
+
+
+def shaped_postprocess(
+    text: str,
+    request: CompletionRequest,
+    parsed: ParsedDocument | None,
+    shape: Shape,
+    truncated: bool,
+) -> str:
+    return run_filters(text, request, parsed, shape, truncated=truncated)
+
+
+@dataclass(frozen=True)
+class CompletionPlan:
+    """The steps of a completion and the settings they run with, chosen once."""
+
+    name: str
+    shape: ShapeStep
+    parts: PartsStep
+    stop_rules: StopStep
+    finish: FinishStep
+    parses: bool  # the steps read the parsed document
+    notes_cursor: bool  # remember code around the cursor for later prompts
+    params: GenerationParams
+    use_fim: bool = True
+    security_lint: bool = False
+    invoked_items: int = 3
+
+
+def make_plan(settings: Settings) -> CompletionPlan:
+    """The plan for `settings`: context and shaping steps, or their plain baselines."""
+    features = settings.completion
+    if features.shaping:
+        shaping: tuple[ShapeStep, StopStep, FinishStep] = (
+            decide_shape,
+            syntax_stop_rules,
+            shaped_postprocess,
+        )
+    else:
+        shaping = (basic_shape, basic_stop_rules, basic_postprocess)
+    names = [n for n, on in (("context", features.context), ("shaping", features.shaping)) if on]
+    return CompletionPlan(
+        name=" + ".join(names) or "prefix/suffix only",
+        shape=shaping[0],
+        parts=context_parts if features.context else window_parts,
+        stop_rules=shaping[1],
+        finish=shaping[2],
+        parses=features.context or features.shaping,
+        notes_cursor=features.context,
+        params=GenerationParams(
+            max_tokens=features.max_tokens,
+            temperature=features.temperature,
+            speculative=features.speculative,
+            reuse=settings.bench.cache_reuse,
+            shift_chunk=SHIFT_MIN_CHUNK if settings.bench.cache_shift else 0,
+        ),
+        use_fim=features.use_fim,
+        security_lint=features.security_lint,
+        invoked_items=features.invoked_items,
     )
 
 
@@ -173,68 +281,43 @@ def _parsed_for(request: CompletionRequest, parsed: ParsedDocument | None) -> Pa
 def run_completion(
     model: LoadedModel,
     request: CompletionRequest,
-    settings: Settings,
+    plan: CompletionPlan,
     cancel: CancelToken,
-    shape: Shape | None = None,
-    sources: ContextSources | None = None,
+    sources: ContextSources,
     parsed: ParsedDocument | None = None,
+    shape: Shape | None = None,
     protect_cache: bool = False,
 ) -> Completion:
-    """Generate one completion for `request` (on the engine worker thread).
+    """Generate one completion for `request` (on the engine's thread).
 
     With `protect_cache` (background prefetch), give up rather than replace most of the KV
     cache: a prompt whose front differs would make the user's next request decode it all again.
     """
     began = time.perf_counter()
-    if settings.completion.shaping or settings.completion.context:
+    if plan.parses:
         parsed = _parsed_for(request, parsed)
     if shape is None:
-        shape = (
-            decide_shape(request, parsed) if settings.completion.shaping else basic_shape(request)
-        )
-    budget = min(MAX_PROMPT_TOKENS, model.n_ctx - settings.completion.max_tokens - 8)
-    suffix_budget = (
-        budget // SUFFIX_SHARE if model.fim.available and settings.completion.use_fim else 0
-    )
-    if settings.completion.context and sources is not None:
-        builder = sources.builder_for(model)
-        parts = builder.build(request, parsed, budget - suffix_budget, suffix_budget)
-    else:
-        parts = window_parts(request, model, budget - suffix_budget, suffix_budget)
+        shape = plan.shape(request, parsed)
+    budget = min(MAX_PROMPT_TOKENS, model.n_ctx - plan.params.max_tokens - 8)
+    suffix_budget = budget // SUFFIX_SHARE if model.fim.available and plan.use_fim else 0
+    parts = plan.parts(request, parsed, model, sources, budget - suffix_budget, suffix_budget)
     parts, heal = heal_trailing_space(parts)
-    fmt = PromptFormat(
-        fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=settings.completion.use_fim
-    )
+    fmt = PromptFormat(fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=plan.use_fim)
     tokens = build_prompt(parts, fmt, model.blocks.tokenize)
     prepare_ms = (time.perf_counter() - began) * 1000
-    if protect_cache and model.cached:
-        shared = common_prefix_length(model.cached, tokens)
-        if shared < len(model.cached) * PROTECTED_SHARE:
-            log.info(
-                "prefetch skipped: it would replace %d cached tokens", len(model.cached) - shared
-            )
+    if protect_cache and len(model.kv):
+        shared = model.kv.shared_prefix(tokens)
+        if shared < len(model.kv) * PROTECTED_SHARE:
+            log.info("prefetch skipped: it would replace %d cached tokens", len(model.kv) - shared)
             return Completion("", GenerationStats(stop_reason=StopReason.CANCELLED))
-    if settings.completion.shaping:
-        rules: list[StopRule] = [SyntaxStopper(request, parsed, shape).check]
-    else:
-        rules = basic_stop_rules(request, shape)
+    rules = plan.stop_rules(request, parsed, shape)
     rules = [healed_rule(rule, heal) for rule in rules] if heal else rules
-    params = GenerationParams(
-        max_tokens=settings.completion.max_tokens,
-        temperature=settings.completion.temperature,
+    params = replace(
+        plan.params,
         single_line=shape.single_line,
-        deadline=request.deadline,  # set by the service on Automatic requests only
+        deadline=request.deadline,  # set by the scheduler on Automatic requests only
     )
-    text, stats = generate(
-        model,
-        tokens,
-        params,
-        rules,
-        cancel,
-        reuse=settings.bench.cache_reuse,
-        speculative=settings.completion.speculative,
-        shift_chunk=SHIFT_MIN_CHUNK if settings.bench.cache_shift else 0,
-    )
+    text, stats = generate(model, tokens, params, rules, cancel)
     stats.prepare_ms = prepare_ms
     if stats.stop_reason is StopReason.CANCELLED and not (protect_cache and text.strip()):
         # A user request that was cancelled is stale; background work preempted part-way
@@ -243,15 +326,12 @@ def run_completion(
     post_began = time.perf_counter()
     if heal:
         text = text[len(heal) :] if text.startswith(heal) else text.lstrip(" \t")
-    if settings.completion.shaping:
-        # A deadline or a preemption cuts an answer that will be continued (prefetch, typing
-        # along): its last line is a fragment to keep. At the token limit the answer is
-        # judged whole and cut back to clean lines, as an explicit request expects.
-        truncated = stats.stop_reason in (StopReason.DEADLINE, StopReason.CANCELLED)
-        final = run_filters(text, request, parsed, shape, truncated=truncated)
-    else:
-        final = basic_postprocess(text, request, shape)
-    if settings.completion.security_lint and final:
+    # A deadline or a preemption cuts an answer that will be continued (prefetch, typing
+    # along): its last line is a fragment to keep. At the token limit the answer is judged
+    # whole and cut back to clean lines, as an explicit request expects.
+    truncated = stats.stop_reason in (StopReason.DEADLINE, StopReason.CANCELLED)
+    final = plan.finish(text, request, parsed, shape, truncated)
+    if plan.security_lint and final:
         findings = lint(final, request.document.language_id)
         if findings:
             log.info("security lint dropped a suggestion: %s", ", ".join(f.rule for f in findings))
@@ -285,35 +365,24 @@ def other_shape(shape: Shape) -> Shape:
 def run_alternatives(
     model: LoadedModel,
     request: CompletionRequest,
-    settings: Settings,
+    plan: CompletionPlan,
     cancel: CancelToken,
-    sources: ContextSources | None = None,
+    sources: ContextSources,
     parsed: ParsedDocument | None = None,
     protect_cache: bool = False,
 ) -> list[Completion]:
     """Automatic: one completion. Invoked: also the other shape (line vs block), deduplicated."""
-    if sources is not None and settings.completion.context:
+    if plan.notes_cursor:
         sources.note_cursor(request)
-    if settings.completion.shaping or settings.completion.context:
+    if plan.parses:
         parsed = _parsed_for(request, parsed)
-    first_shape = (
-        decide_shape(request, parsed) if settings.completion.shaping else basic_shape(request)
-    )
+    first_shape = plan.shape(request, parsed)
     results = [
-        run_completion(
-            model, request, settings, cancel, first_shape, sources, parsed, protect_cache
-        )
+        run_completion(model, request, plan, cancel, sources, parsed, first_shape, protect_cache)
     ]
-    if (
-        request.trigger is Trigger.INVOKED
-        and settings.completion.invoked_items > 1
-        and not cancel.cancelled
-    ):
-        results.append(
-            run_completion(
-                model, request, settings, cancel, other_shape(first_shape), sources, parsed
-            )
-        )
+    if request.trigger is Trigger.INVOKED and plan.invoked_items > 1 and not cancel.cancelled:
+        alternative = other_shape(first_shape)
+        results.append(run_completion(model, request, plan, cancel, sources, parsed, alternative))
     seen: set[str] = set()
     unique = []
     for completion in results:
@@ -321,3 +390,30 @@ def run_alternatives(
             seen.add(completion.text)
             unique.append(completion)
     return unique or results[:1]
+
+
+@dataclass(frozen=True)
+class CompletionJob:
+    """One request's completions under one plan: the work the scheduler hands the engine.
+
+    `background` (prefetch): protect the cached prompt and keep preempted text.
+    """
+
+    request: CompletionRequest
+    plan: CompletionPlan
+    sources: ContextSources
+    index: WorkspaceIndex | None = None
+    parsed: ParsedDocument | None = None
+    background: bool = False
+    submitted: float = field(default_factory=time.perf_counter)
+
+    def run(self, model: LoadedModel, cancel: CancelToken) -> list[Completion]:
+        waited_ms = (time.perf_counter() - self.submitted) * 1000
+        self.sources.use_index(self.index)
+        results = run_alternatives(
+            model, self.request, self.plan, cancel, self.sources, self.parsed, self.background
+        )
+        if not self.background:
+            for completion in results:
+                completion.stats.queue_ms = waited_ms
+        return results

@@ -7,7 +7,6 @@ import itertools
 import logging
 import sys
 import uuid
-from concurrent.futures import Future
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,6 +23,8 @@ from smallcode_lsp.convert import (
     text_edits,
     trigger_of,
 )
+from smallcode_lsp.engine.base import Engine
+from smallcode_lsp.engine.local import LocalEngine
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.options import Settings, merge_settings
 from smallcode_lsp.protocol import FrameLimitedReader, SmallcodeProtocol
@@ -41,18 +42,23 @@ DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
 
 
 class SmallcodeServer(LanguageServer):
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, engine: Engine | None = None) -> None:
         super().__init__(
             "smallcode-lsp",
             __version__,
             text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
             protocol_cls=SmallcodeProtocol,  # answers every request, even malformed ones
         )
-        self.base_settings = settings or Settings()
-        self.service: CompletionService | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
+        # The service exists from the start; `initialize` applies the client's settings and
+        # starts loading the model.
+        self.service = CompletionService(
+            settings or Settings(),
+            engine or LocalEngine(),
+            on_status=self.status_changed,
+            on_stats=self.completion_stats,
+        )
         self.item_ids = itertools.count(1)
-        self.initial_load: Future[ModelInfo] | None = None
+        self.initial_load: asyncio.Future[ModelInfo] | None = None
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log and keep serving; pygls' default pops up "Error in server" for each bad message."""
@@ -61,21 +67,12 @@ class SmallcodeServer(LanguageServer):
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """stdio, with frames claiming more than MAX_FRAME_BYTES refused instead of allocated."""
-        super().start_io(FrameLimitedReader(stdin or sys.stdin.buffer), stdout)
-
-    def start_service(self, settings: Settings) -> CompletionService:
-        self.loop = asyncio.get_running_loop()
-        self.service = CompletionService(
-            settings, on_status=self.status_changed, on_stats=self.completion_stats
-        )
-        return self.service
+        reader = FrameLimitedReader(stdin or sys.stdin.buffer)
+        super().start_io(reader, stdout)  # type: ignore[arg-type]  # a BinaryIO in all it uses
 
     def status_changed(self) -> None:
-        """Called from any thread: the notification is sent from the event loop."""
-        if self.loop is None or self.service is None or self.loop.is_closed():
-            return
-        payload = self.service.status_dict()
-        self.loop.call_soon_threadsafe(self.protocol.notify, STATUS_NOTIFICATION, payload)
+        """The service's state changed (on the event loop)."""
+        self.protocol.notify(STATUS_NOTIFICATION, self.service.status_dict())
 
     def completion_stats(self, stats: dict[str, object]) -> None:
         """With the `debug` setting: what each completion cost (for benchmarks, on the loop)."""
@@ -84,9 +81,8 @@ class SmallcodeServer(LanguageServer):
     def show_error(self, message: str) -> None:
         self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=message))
 
-    async def load_model(self, future: Future[ModelInfo] | None = None) -> None:
+    async def load_model(self, future: asyncio.Future[ModelInfo] | None = None) -> None:
         """Load (or reload) the model, reporting work-done progress when the client supports it."""
-        assert self.service is not None
         future = future or self.service.load_model()
         token = str(uuid.uuid4())
         window = self.client_capabilities.window
@@ -102,7 +98,7 @@ class SmallcodeServer(LanguageServer):
                 lsp.WorkDoneProgressBegin(title="SmallCode: loading model", cancellable=False),
             )
         try:
-            info = await asyncio.wrap_future(future)
+            info = await future
             message = f"{info.name} ({info.architecture}) ready"
         except ModelLoadError as exc:
             message = f"model failed to load: {exc}"
@@ -114,8 +110,7 @@ class SmallcodeServer(LanguageServer):
 
 
 def _apply_settings(ls: SmallcodeServer, payload: Any) -> Settings:
-    base = ls.service.settings if ls.service else ls.base_settings
-    settings, problems = merge_settings(base, payload)
+    settings, problems = merge_settings(ls.service.settings, payload)
     for problem in problems:
         log.warning(problem)
         ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=problem))
@@ -142,22 +137,19 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
         options = params.initialization_options
         if isinstance(options, dict) and isinstance(options.get("smallcode"), dict):
             options = options["smallcode"]
-        ls.start_service(_apply_settings(ls, options))
-        assert ls.service is not None
+        ls.service.update_settings(_apply_settings(ls, options))
         ls.initial_load = ls.service.load_model()
         ls.service.start_index(workspace_roots(params))
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: SmallcodeServer, _params: lsp.InitializedParams) -> None:
-        if ls.service is not None and ls.initial_load is not None:
+        if ls.initial_load is not None:
             await ls.load_model(ls.initial_load)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
         ls: SmallcodeServer, params: lsp.DidChangeConfigurationParams
     ) -> None:
-        if ls.service is None:
-            return
         payload = params.settings
         if isinstance(payload, dict) and "smallcode" in payload:
             payload = payload["smallcode"]
@@ -166,31 +158,24 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SmallcodeServer, params: lsp.DidOpenTextDocumentParams) -> None:
-        if ls.service is not None:
-            doc = params.text_document
-            uri = unquote(doc.uri)  # the key pygls' workspace uses too
-            ls.service.documents.open(uri, doc.text, doc.language_id, fs_path(doc.uri))
+        doc = params.text_document
+        uri = unquote(doc.uri)  # the key pygls' workspace uses too
+        ls.service.open_document(uri, doc.text, doc.language_id, fs_path(doc.uri))
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: SmallcodeServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        if ls.service is None:
-            return
         uri = unquote(params.text_document.uri)
-        ls.service.cancel_document(uri)
         synced = ls.workspace.text_documents.get(uri)
-        if synced is not None:
-            ls.service.documents.change(uri, text_edits(params), synced.source)
+        text = synced.source if synced is not None else None
+        ls.service.change_document(uri, text_edits(params), text)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmallcodeServer, params: lsp.DidCloseTextDocumentParams) -> None:
-        if ls.service is not None:
-            ls.service.forget_document(unquote(params.text_document.uri))
+        ls.service.close_document(unquote(params.text_document.uri))
 
     async def complete(
         ls: SmallcodeServer, uri: str, position: lsp.Position, trigger: Trigger
     ) -> list[Any] | None:
-        if ls.service is None:
-            return None
         document = ls.workspace.text_documents.get(unquote(uri))  # pygls keys unquoted
         if document is None:
             log.warning("completion for unknown document %s", uri)
@@ -224,33 +209,25 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
 
     @server.feature(STATUS_REQUEST)
     def status(ls: SmallcodeServer, _params: Any) -> dict[str, object]:
-        if ls.service is None:
-            return {"state": "starting"}
         return ls.service.status_dict()
 
     @server.feature(DID_SHOW)
     def did_show(ls: SmallcodeServer, _params: Any) -> None:
-        if ls.service is not None:
-            ls.service.status.acceptance.shown += 1
+        ls.service.acceptance.shown += 1
 
     @server.feature(DID_PARTIALLY_ACCEPT)
     def did_partially_accept(ls: SmallcodeServer, params: Any) -> None:
-        if ls.service is None:
-            return
         accepted = getattr(params, "acceptedLength", None) or getattr(params, "accepted_length", 0)
-        ls.service.status.acceptance.partially_accepted += 1
+        ls.service.acceptance.partially_accepted += 1
         if isinstance(accepted, int) and accepted > 0:
-            ls.service.status.acceptance.accepted_chars += accepted
+            ls.service.acceptance.accepted_chars += accepted
 
     @server.command(ACCEPTED_COMMAND)
     def accepted(ls: SmallcodeServer, *_args: Any) -> None:
-        if ls.service is not None:
-            ls.service.status.acceptance.accepted += 1
+        ls.service.acceptance.accepted += 1
 
     @server.feature(lsp.SHUTDOWN)
     def shutdown(ls: SmallcodeServer, *_args: Any) -> None:
-        if ls.service is not None:
-            ls.service.close()
-            ls.service = None
+        ls.service.close()
 
     return server

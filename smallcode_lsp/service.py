@@ -1,40 +1,30 @@
-"""Completion service: settings, the engine worker, per-document cancellation, local stats.
+"""The server's one entry point: settings, open documents, status, and completions through the
+scheduler and prefetcher over an engine.
 
-Plain types only; server.py translates LSP messages into calls here.
+Event loop only. The engine runs on its own thread; its results come back as futures awaited
+here, so every field below is written on the loop. Plain types only; server.py translates LSP
+messages into calls here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from smallcode_lsp.cadence import TypingCadence
 from smallcode_lsp.default_model import default_model_path
-from smallcode_lsp.documents import DocumentStore
-from smallcode_lsp.engine.cancel import Cancelled, CancelToken
-from smallcode_lsp.engine.model import LoadedModel, ModelInfo, ModelLoadError
-from smallcode_lsp.engine.worker import EngineWorker, NoModel
+from smallcode_lsp.documents import DocumentStore, TextEdit
+from smallcode_lsp.engine.base import Engine
+from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.options import Settings
-from smallcode_lsp.pipeline import ContextSources, run_alternatives
-from smallcode_lsp.typeahead import TypeAheadCache
-from smallcode_lsp.types import (
-    Completion,
-    CompletionRequest,
-    DocumentSnapshot,
-    GenerationStats,
-    StopReason,
-    Trigger,
-)
+from smallcode_lsp.pipeline import CompletionJob, CompletionPlan, ContextSources, make_plan
+from smallcode_lsp.prefetcher import Prefetcher
+from smallcode_lsp.scheduler import Clock, Scheduler
+from smallcode_lsp.types import Completion, CompletionRequest, GenerationStats
 from smallcode_lsp.workspace.index import WorkspaceIndex
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,40 +47,13 @@ class Acceptance:
 
 @dataclass
 class ServiceStatus:
-    state: str = "loading"  # loading | ready | generating | error | disabled
+    state: str = "starting"  # starting | loading | ready | generating | error | disabled
     error: str | None = None
     model: ModelInfo | None = None
     last: GenerationStats | None = None
     last_latency_ms: float | None = None
     requests: int = 0
-    cancelled: int = 0
-    cancel_to_idle_ms: deque[float] = field(default_factory=lambda: deque(maxlen=256))
     from_cache: int = 0  # answered by type-ahead reuse, no model work
-    prefetched: int = 0  # background suggestions computed ahead of the user
-    acceptance: Acceptance = field(default_factory=Acceptance)
-
-
-def next_line_lead(accepted: str, suffix: str) -> str:
-    """What the editor inserts on Enter at the end of `accepted`'s line, if that line is done.
-
-    "" when text follows on the same line (the next suggestion continues this line).
-    """
-    if suffix.split("\n", 1)[0].strip():
-        return ""
-    line = accepted[accepted.rfind("\n") + 1 :]
-    indent = line[: len(line) - len(line.lstrip(" \t"))]
-    if line.rstrip().endswith((":", "{", "(", "[")):
-        indent += "\t" if indent.startswith("\t") else "    "
-    return "\n" + indent
-
-
-def _cut_short(completion: Completion) -> bool:
-    """The model had more to say: a deadline, the token limit or a preemption stopped it."""
-    return completion.stats.stop_reason in (
-        StopReason.DEADLINE,
-        StopReason.MAX_TOKENS,
-        StopReason.CANCELLED,
-    )
 
 
 def resolve_model_path(setting: str | None) -> str:
@@ -104,251 +67,139 @@ class CompletionService:
     def __init__(
         self,
         settings: Settings,
+        engine: Engine,
         on_status: Callable[[], None] | None = None,
         on_stats: Callable[[dict[str, object]], None] | None = None,
+        clock: Clock = time.perf_counter,
     ) -> None:
         self.settings = settings
-        self._on_stats = on_stats or (lambda stats: None)
-        self.worker = EngineWorker()
-        self.status = ServiceStatus()
+        self.engine = engine
+        self._plan: CompletionPlan = make_plan(settings)
         self._on_status = on_status or (lambda: None)
-        self._running: dict[str, CancelToken] = {}
+        self._on_stats = on_stats or (lambda stats: None)
+        self._clock = clock
+        self.status = ServiceStatus()
+        self.acceptance = Acceptance()
         self.documents = DocumentStore()
-        self.sources = ContextSources()
-        self._typeahead: dict[str, TypeAheadCache] = {}
-        self._prefetched_keys: dict[str, tuple[int, str, str]] = {}
-        self._cadence = TypingCadence()
-        self._prefetch_timers: dict[str, asyncio.TimerHandle] = {}
-        self._typeahead_lock = threading.Lock()  # prefetch results arrive on the worker thread
+        self._index: WorkspaceIndex | None = None
+        self._sources = ContextSources()  # handed to jobs: touched on the engine's thread only
+        cadence = TypingCadence()
+        self.scheduler = Scheduler(engine, cadence, clock)
+        self.prefetcher = Prefetcher(self.scheduler, cadence, self._prefetch_job, clock)
+        self.prefetcher.configure(settings.completion.typeahead, settings.completion.prefetch)
+        self._closed = False
 
     # -- model ---------------------------------------------------------------------------------
 
-    def load_model(self) -> Future[ModelInfo]:
-        """Start (re)loading the model for the current settings; the future carries the result."""
+    def load_model(self) -> asyncio.Future[ModelInfo]:
+        """Start (re)loading the model for the current settings; the future carries the result
+        (resolved on the event loop, after the status is updated)."""
         self._set_state("loading")
-        setting = self.settings.model.path
-        future = self.worker.load(
-            lambda: resolve_model_path(setting), self.settings.model.load_options()
+        path = self.settings.model.path
+        future = asyncio.wrap_future(
+            self.engine.load(lambda: resolve_model_path(path), self.settings.model.load_options())
         )
         future.add_done_callback(self._loaded)
         return future
 
-    def _loaded(self, future: Future[ModelInfo]) -> None:
-        try:
-            self.status.model = future.result()
-            self.status.error = None
-            self._set_state("ready" if self.settings.completion.enable else "disabled")
-        except ModelLoadError as exc:
-            self.status.model = None
-            self.status.error = str(exc)
+    def _loaded(self, future: asyncio.Future[ModelInfo]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if isinstance(error, ModelLoadError):
+            self.status.model, self.status.error = None, str(error)
             self._set_state("error")
+        elif error is None:
+            self.status.model, self.status.error = future.result(), None
+            self._set_state("ready" if self.settings.completion.enable else "disabled")
 
     def update_settings(self, settings: Settings) -> bool:
         """Apply new settings; returns True when the model must be reloaded."""
         reload = self.settings.reload_needed(settings)
         self.settings = settings
+        self._plan = make_plan(settings)
+        self.prefetcher.configure(settings.completion.typeahead, settings.completion.prefetch)
         if not reload and self.status.state in ("ready", "disabled"):
             self._set_state("ready" if settings.completion.enable else "disabled")
         return reload
 
-    # -- completions ---------------------------------------------------------------------------
+    # -- documents -----------------------------------------------------------------------------
 
-    def enabled_for(self, language_id: str) -> bool:
-        return (
-            self.settings.completion.enable
-            and language_id not in self.settings.completion.disabled_languages
-        )
+    def open_document(self, uri: str, text: str, language_id: str, path: str | None) -> None:
+        self.documents.open(uri, text, language_id, path)
+
+    def change_document(self, uri: str, edits: list[TextEdit], text: str | None) -> None:
+        """The document changed: whatever runs for it is stale; the user did not pause."""
+        self.cancel_document(uri)
+        if text is not None:
+            self.documents.change(uri, edits, text)
+
+    def close_document(self, uri: str) -> None:
+        self.documents.close(uri)
+        self.cancel_document(uri)
+        self.prefetcher.forget(uri)
 
     def cancel_document(self, uri: str) -> None:
-        """The document changed: whatever is generating for it is stale now."""
-        self._cancel_prefetch_timer(uri)  # the user did not pause after all
-        token = self._running.pop(uri, None)
-        if token is not None:
-            token.cancel()
+        self.prefetcher.cancel_timer(uri)
+        self.scheduler.cancel_document(uri)
 
     def start_index(self, roots: list[str]) -> None:
         """Index the workspace roots in the background (symbols for cross-file context)."""
-        if (
-            not roots
-            or not self.settings.completion.workspace_index
-            or self.sources.index is not None
-        ):
+        if not roots or not self.settings.completion.workspace_index or self._index is not None:
             return
-        index = WorkspaceIndex(roots)
-        index.start()
-        self.sources.index = index
+        self._index = WorkspaceIndex(roots)
+        self._index.start()
 
-    def forget_document(self, uri: str) -> None:
-        self.documents.close(uri)
-        self.cancel_document(uri)
-        self._cadence.forget(uri)
-        with self._typeahead_lock:
-            self._typeahead.pop(uri, None)
+    # -- completions ---------------------------------------------------------------------------
 
-    def _from_typeahead(self, request: CompletionRequest) -> Completion | None:
-        if not self.settings.completion.typeahead or request.trigger is Trigger.INVOKED:
-            return None  # an explicit request asks for fresh alternatives
-        with self._typeahead_lock:
-            cache = self._typeahead.get(request.document.uri)
-            hit = cache.find(request.prefix, request.suffix) if cache else None
-        if hit is None:
-            return None
-        stop = StopReason.EOG if hit.complete else StopReason.DEADLINE
-        return Completion(hit.rest, GenerationStats(from_cache=True, stop_reason=stop))
+    def enabled_for(self, language_id: str) -> bool:
+        features = self.settings.completion
+        return features.enable and language_id not in features.disabled_languages
 
-    def _remember(self, request: CompletionRequest, completions: list[Completion]) -> None:
-        with self._typeahead_lock:
-            cache = self._typeahead.setdefault(request.document.uri, TypeAheadCache())
-            for completion in completions:
-                complete = not _cut_short(completion)
-                cache.add(request.prefix, request.suffix, completion.text, complete)
-
-    def _schedule_prefetch(
-        self, request: CompletionRequest, shown: str, finished: bool, defer: bool = True
-    ) -> None:
-        """Prefetch now, or, while the user types in a burst, once they pause (event loop).
-
-        Not deferred after a type-ahead hit: typing along a suggestion asks nothing of the
-        engine, so the continuation runs undisturbed while the user types on.
-        """
-        uri = request.document.uri
-        self._cancel_prefetch_timer(uri)
-        delay = self._cadence.pause_delay(uri, time.perf_counter()) if defer else 0.0
-        if delay <= 0:
-            self._prefetch(request, shown, finished)
-            return
-        loop = asyncio.get_running_loop()
-        self._prefetch_timers[uri] = loop.call_later(
-            delay, self._prefetch, request, shown, finished
-        )
-
-    def _cancel_prefetch_timer(self, uri: str) -> None:
-        timer = self._prefetch_timers.pop(uri, None)
-        if timer is not None:
-            timer.cancel()
-
-    def _prefetch(self, request: CompletionRequest, shown: str, finished: bool = True) -> None:
-        """When idle, compute the suggestion that follows `shown` once the user accepts it.
-
-        If `shown` ends its line, the next suggestion is for the following line (after the
-        Enter and auto-indent the editor will insert), cached so that typing the newline, or
-        asking again at the line end, answers from it. If `shown` was cut short (not
-        `finished`: the deadline or token limit stopped it), the rest of it is computed.
-        """
-        self._prefetch_timers.pop(request.document.uri, None)
-        if not self.settings.completion.prefetch or not shown:
-            return
+    def _job(self, request: CompletionRequest, background: bool = False) -> CompletionJob:
         doc = request.document
-        accepted = request.prefix + shown
-        key = (len(accepted), accepted[-256:], request.suffix[:256])
-        if self._prefetched_keys.get(doc.uri) == key:
-            return  # already queued or done for this exact spot
-        self._prefetched_keys[doc.uri] = key
-        lead = next_line_lead(accepted, request.suffix) if finished else ""
-        ahead = CompletionRequest(
-            document=DocumentSnapshot(
-                doc.uri, accepted + lead + request.suffix, doc.language_id, doc.version, doc.path
-            ),
-            offset=len(accepted) + len(lead),
-            trigger=Trigger.AUTOMATIC,
-        )
-        token = CancelToken()
-        settings = self.settings
-        future = self.worker.submit_with_model(
-            lambda model: run_alternatives(
-                model, ahead, settings, token, self.sources, protect_cache=True
-            ),
-            token,
-            background=True,
+        parsed = None if background else self.documents.snapshot(doc.uri, doc.text)
+        return CompletionJob(
+            request, self._plan, self._sources, self._index, parsed, background=background
         )
 
-        def done(finished: Future[list[Completion]]) -> None:
-            failed = finished.cancelled() or finished.exception() is not None
-            if (failed or token.cancelled) and self._prefetched_keys.get(doc.uri) == key:
-                del self._prefetched_keys[doc.uri]  # preempted: may be scheduled again
-            results = [] if failed else finished.result()
-            if results and results[0].text:
-                # Preempted work still counts: the tokens made so far are the model's answer.
-                more = results[0].text
-                complete = not _cut_short(results[0])
-                with self._typeahead_lock:
-                    cache = self._typeahead.setdefault(doc.uri, TypeAheadCache())
-                    cache.add(accepted, request.suffix, lead + more, complete)
-                    if not lead:  # same line: typing along `shown` now reveals the rest too
-                        cache.add(request.prefix, request.suffix, shown + more, complete)
-                self.status.prefetched += 1
-
-        future.add_done_callback(done)
+    def _prefetch_job(self, request: CompletionRequest) -> CompletionJob:
+        return self._job(request, background=True)
 
     async def complete(self, request: CompletionRequest) -> list[Completion]:
         """Completions for `request`; [] when cancelled, disabled or no model is loaded."""
         uri = request.document.uri
-        if not self.enabled_for(request.document.language_id):
+        if self._closed or not self.enabled_for(request.document.language_id):
             return []
         self.cancel_document(uri)  # a newer request replaces the running one
         self.status.requests += 1
-        received = time.perf_counter()
-        if request.trigger is Trigger.AUTOMATIC and self.settings.completion.latency_budget_ms > 0:
-            self._cadence.note(uri, received)
-            budget_ms = self._cadence.budget_ms(uri, self.settings.completion.latency_budget_ms)
-            request = replace(request, deadline=received + budget_ms / 1000)
-        cached = self._from_typeahead(request)
+        received = self._clock()
+        request = self.scheduler.with_deadline(request, self.settings.completion.latency_budget_ms)
+        cached = self.prefetcher.lookup(request)
         if cached is not None:
             self.status.from_cache += 1
-            self.status.last = cached.stats
-            self.status.last_latency_ms = 0.0
-            self._schedule_prefetch(
-                request, cached.text, finished=not _cut_short(cached), defer=False
-            )
+            self.status.last, self.status.last_latency_ms = cached.stats, 0.0
+            self.prefetcher.schedule(request, cached, defer=False)
             self._report(cached, 0.0)
             return [cached]
-        token = CancelToken()
-        self._running[uri] = token
-        settings = self.settings
         self._set_state("generating")
-        parsed = self.documents.snapshot(uri, request.document.text)
-        submitted = time.perf_counter()
-
-        def job(model: LoadedModel) -> list[Completion]:
-            waited_ms = (time.perf_counter() - submitted) * 1000
-            results = run_alternatives(model, request, settings, token, self.sources, parsed)
-            for completion in results:
-                completion.stats.queue_ms = waited_ms
-            return results
-
-        future = self.worker.submit_with_model(job, token)
-        future.add_done_callback(lambda _: self._engine_released(token))
         try:
-            results = await asyncio.wrap_future(future)
-        except asyncio.CancelledError:  # $/cancelRequest: stop the engine before the next token
-            token.cancel()
-            self.status.cancelled += 1
-            raise
-        except (Cancelled, NoModel):
-            return []
+            results = await self.scheduler.run(uri, self._job(request))
         finally:
-            if self._running.get(uri) is token:
-                del self._running[uri]
-            if not self._running and self.status.state == "generating":
+            if not self.scheduler.busy and self.status.state == "generating":
                 self._set_state("ready")
-        if token.cancelled:
-            self.status.cancelled += 1
+        if results is None:
             return []
+        latency_ms = (self._clock() - received) * 1000
         if results:
             self.status.last = results[0].stats
-        self.status.last_latency_ms = (time.perf_counter() - received) * 1000
+            self._report(results[0], latency_ms)
+        self.status.last_latency_ms = latency_ms
         shown = [r for r in results if r.text]
-        if results:
-            self._report(results[0], self.status.last_latency_ms)
-        self._remember(request, shown)
+        self.prefetcher.remember(request, shown)
         if shown:
-            self._schedule_prefetch(request, shown[0].text, finished=not _cut_short(shown[0]))
+            self.prefetcher.schedule(request, shown[0])
         return shown
-
-    def _engine_released(self, token: CancelToken) -> None:
-        """A job ended: if it was cancelled, how long the engine took to let go (worker thread)."""
-        if token.cancelled_at is not None:
-            self.status.cancel_to_idle_ms.append((time.perf_counter() - token.cancelled_at) * 1000)
 
     def _report(self, completion: Completion, latency_ms: float) -> None:
         if self.settings.completion.debug:
@@ -365,7 +216,7 @@ class CompletionService:
 
     def status_dict(self) -> dict[str, object]:
         s = self.status
-        model = self.worker.model
+        engine = self.engine.status()
         return {
             "state": s.state,
             "model": s.model.path if s.model else None,
@@ -374,24 +225,22 @@ class CompletionService:
             "last": s.last.as_dict() if s.last else None,
             "lastLatencyMs": round(s.last_latency_ms, 1) if s.last_latency_ms else None,
             "requests": s.requests,
-            "cancelled": s.cancelled,
+            "cancelled": self.scheduler.cancelled,
             "fromCache": s.from_cache,
-            # tuple() copies in one C call: the worker thread appends meanwhile.
-            "cancelToIdleMs": [round(ms, 2) for ms in tuple(s.cancel_to_idle_ms)],
-            "prefetched": s.prefetched,
-            "engineIdle": self.worker.idle,
+            "cancelToIdleMs": [round(ms, 2) for ms in engine.cancel_to_idle_ms],
+            "prefetched": self.prefetcher.prefetched,
+            "engineIdle": engine.idle,
             # Every prompt token decoded since the model loaded (background work included).
-            "promptTokensEvaluated": model.prompt_tokens_evaluated if model else 0,
-            "acceptance": s.acceptance.as_dict(),
+            "promptTokensEvaluated": engine.prompt_tokens_evaluated,
+            "acceptance": self.acceptance.as_dict(),
         }
 
     def close(self) -> None:
-        for timer in self._prefetch_timers.values():
-            timer.cancel()
-        self._prefetch_timers.clear()
-        for token in self._running.values():
-            token.cancel()
-        self._running.clear()
-        self.worker.stop()
-        if self.sources.index is not None:
-            self.sources.index.stop()
+        if self._closed:
+            return
+        self._closed = True
+        self.prefetcher.close()
+        self.scheduler.close()
+        self.engine.close()
+        if self._index is not None:
+            self._index.stop()

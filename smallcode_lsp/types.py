@@ -85,6 +85,9 @@ class GenerationParams:
     temperature: float = 0.0
     single_line: bool = False  # stop at the first newline after some text
     deadline: float | None = None  # time.perf_counter() by which decoding should be done
+    speculative: bool = True  # prompt-lookup drafts verified in batches (greedy only)
+    reuse: bool = True  # keep the cached prefix of the prompt (off: benchmarks only)
+    shift_chunk: int = 16  # smallest cached chunk shifted over deleted text (0: no shifting)
 
 
 @dataclass

@@ -14,29 +14,54 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import llama_cpp
 
 from smallcode_lsp.engine.cancel import CancelToken
 
 
-def _libc_strlen() -> ctypes._CFuncPtr:
+def _libc_strlen() -> Any:
     libc = ctypes.cdll.msvcrt if sys.platform == "win32" else ctypes.CDLL(None)
     return libc.strlen
 
 
-_expected = 0  # switches tripped and not yet disarmed: llama.cpp's error lines are no errors
+class _TrippedCount:
+    """Switches tripped and not yet cleared: llama.cpp's error lines are then no errors.
+
+    Tripped on the event loop, cleared on the engine worker, read by llama.cpp's log callback.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def add(self, delta: int) -> None:
+        with self._lock:
+            self._count = max(0, self._count + delta)
+
+    def positive(self) -> bool:
+        with self._lock:
+            return self._count > 0
+
+
+_tripped = _TrippedCount()
 
 
 def abort_expected() -> bool:
     """True while a tripped switch is armed (llama.cpp then logs the abort as an error)."""
-    return _expected > 0
+    return _tripped.positive()
 
 
 class AbortSwitch:
-    """A flag llama.cpp polls during `llama_decode`; `trip()` is safe from any thread."""
+    """A flag llama.cpp polls during `llama_decode`; `trip()` is safe from any thread.
+
+    Owned by the engine worker (arm, disarm, held, stale); `trip()` runs on whichever thread
+    cancels, under the lock, so a trip and a clear never interleave.
+    """
 
     def __init__(self, context: llama_cpp.llama_context_p) -> None:
         self._flag = ctypes.create_string_buffer(2)
@@ -45,27 +70,29 @@ class AbortSwitch:
             context, self._callback, ctypes.cast(self._flag, ctypes.c_void_p)
         )
 
+        self._lock = threading.Lock()
         self._armed: CancelToken | None = None
         self._held = False
         self._requested = False
 
     def trip(self) -> None:
-        global _expected
-        self._requested = True
-        if not self._held and self._flag[0] == b"\0":
-            self._flag[0] = b"x"
-            _expected += 1
+        with self._lock:
+            self._requested = True
+            if not self._held:
+                self._set()
 
     @contextmanager
     def held(self) -> Iterator[None]:
         """Let the decode inside finish even if cancelled (its work is worth keeping)."""
-        self._held = True
+        with self._lock:
+            self._held = True
         try:
             yield
         finally:
-            self._held = False
-            if self._requested:
-                self.trip()
+            with self._lock:
+                self._held = False
+                if self._requested:
+                    self._set()
 
     def arm(self, cancel: CancelToken) -> None:
         """For one job: cancelling `cancel` aborts the decode in progress."""
@@ -84,12 +111,19 @@ class AbortSwitch:
         """An abort that the armed job did not ask for (a late trip from an earlier job)."""
         if self._armed is not None and self._armed.cancelled:
             return False
-        self._requested = False
+        with self._lock:
+            self._requested = False
         self._clear()
         return True
 
+    def _set(self) -> None:
+        """Raise the flag (lock held)."""
+        if self._flag[0] == b"\0":
+            self._flag[0] = b"x"
+            _tripped.add(1)
+
     def _clear(self) -> None:
-        global _expected
-        if self._flag[0] != b"\0":
-            self._flag[0] = b"\0"
-            _expected = max(0, _expected - 1)
+        with self._lock:
+            if self._flag[0] != b"\0":
+                self._flag[0] = b"\0"
+                _tripped.add(-1)

@@ -20,16 +20,6 @@ from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
 # done (the next request shares most of the prompt). Decoding, the last chunk included,
 # stops within a graph node instead (abort.py).
 PREFILL_CHUNK = 32
-# Smallest cached chunk worth shifting into place (llama-server's --cache-reuse N).
-SHIFT_MIN_CHUNK = 16
-
-
-def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
 
 
 def evaluate_prompt(
@@ -37,29 +27,21 @@ def evaluate_prompt(
     tokens: Sequence[int],
     cancel: CancelToken,
     stats: GenerationStats,
-    reuse: bool = True,
-    shift_chunk: int = SHIFT_MIN_CHUNK,
+    params: GenerationParams,
 ) -> None:
     """Make the KV cache hold `tokens`, decoding only what differs from what is cached.
 
-    Beyond the common prefix, cached chunks of at least `shift_chunk` tokens that reappear
-    after deleted text are shifted into place instead of decoded again (0: off). On return the
-    logits of the last prompt token are ready for sampling. A cancel leaves the cache
-    consistent (it holds the part decoded so far) so the next request still reuses it.
+    Beyond the common prefix, cached chunks of at least `params.shift_chunk` tokens that
+    reappear after deleted text are shifted into place instead of decoded again (0: off). On
+    return the logits of the last prompt token are ready for sampling. A cancel leaves the
+    cache consistent (it holds the part decoded so far) so the next request still reuses it.
     """
     if not tokens:
         raise ValueError("empty prompt")
-    memory = model.context.memory
-    keep = common_prefix_length(model.cached, tokens) if reuse else 0
-    if reuse and shift_chunk > 0 and keep < len(model.cached):
-        keep, stats.prompt_tokens_shifted = _shift_reuse(model, tokens, keep, shift_chunk)
-    if keep == len(tokens):
-        keep -= 1  # the last token must be decoded again to get its logits
-    if keep < len(model.cached):
-        if not llama_cpp.llama_memory_seq_rm(memory, 0, keep, -1):
-            llama_cpp.llama_memory_clear(memory, True)
-            keep = 0
-        del model.cached[keep:]
+    if params.reuse:
+        keep, stats.prompt_tokens_shifted = model.kv.reuse(tokens, params.shift_chunk)
+    else:
+        keep = model.kv.truncate(0)
     stats.prompt_tokens = len(tokens)
     stats.prompt_tokens_reused = keep
     stats.prompt_tokens_evaluated = len(tokens) - keep
@@ -73,63 +55,24 @@ def evaluate_prompt(
                 # Not the last chunk: the next request most likely shares this part of the
                 # prompt, so a cancel lets it finish (<= one chunk) rather than throw it away.
                 with model.abort.held():
-                    _decode(model, chunk, begin)
+                    _decode(model, chunk)
             else:
-                _decode(model, chunk, begin)
+                _decode(model, chunk)
     finally:
         stats.prompt_ms = (time.perf_counter() - start) * 1000
-
-
-def _shift_reuse(
-    model: LoadedModel, tokens: Sequence[int], n_past: int, min_chunk: int
-) -> tuple[int, int]:
-    """llama-server's --cache-reuse: drop cached text the prompt no longer has and shift the
-    matching chunks after it back into place (RoPE shift), so they are not decoded again.
-
-    Positions in a sequence must stay consecutive, so only deletions are bridged; text
-    inserted before a chunk ends the reuse there. Returns (new n_past, tokens shifted).
-    """
-    memory = model.context.memory
-    if not llama_cpp.llama_memory_can_shift(memory):
-        return n_past, 0
-    cached = model.cached
-    head_c = head_p = n_past
-    shifted = 0
-    while head_c < len(cached) and head_p < len(tokens):
-        n_match = 0
-        while (
-            head_c + n_match < len(cached)
-            and head_p + n_match < len(tokens)
-            and cached[head_c + n_match] == tokens[head_p + n_match]
-        ):
-            n_match += 1
-        if n_match >= min_chunk:
-            llama_cpp.llama_memory_seq_rm(memory, 0, head_p, head_c)
-            llama_cpp.llama_memory_seq_add(memory, 0, head_c, head_c + n_match, head_p - head_c)
-            head_p += n_match
-            head_c += n_match
-            n_past = head_p
-            shifted += n_match
-        else:
-            head_c += 1
-    if shifted:
-        # Cells past n_past are still at their old positions: drop them with the rest below.
-        llama_cpp.llama_memory_seq_rm(memory, 0, n_past, -1)
-        model.cached[:] = tokens[:n_past]
-    return n_past, shifted
 
 
 DECODE_ABORTED = 2  # llama_decode: the abort callback fired; the batch was taken back out
 
 
-def _decode(model: LoadedModel, chunk: list[int], position: int, logits_all: bool = False) -> None:
-    """Decode `chunk` at `position` and record it in `model.cached` (logits: last, or all).
+def _decode(model: LoadedModel, chunk: list[int], logits_all: bool = False) -> None:
+    """Decode `chunk` at the end of the KV cache (logits: last token's, or all).
 
     Raises Cancelled when the job's cancel aborted the decode part-way: the cache then holds
-    what it held before this chunk, still consistent with `model.cached`.
+    what it held before this chunk.
     """
     while True:
-        model.batch.set_batch(chunk, n_past=position, logits_all=logits_all)
+        model.batch.set_batch(chunk, n_past=len(model.kv), logits_all=logits_all)
         began = time.perf_counter()
         status = llama_cpp.llama_decode(model.context.ctx, model.batch.batch)
         model.llama_ms += (time.perf_counter() - began) * 1000
@@ -139,10 +82,9 @@ def _decode(model: LoadedModel, chunk: list[int], position: int, logits_all: boo
             raise Cancelled
     if status != 0:
         # A failed decode leaves the cache in an unknown state: forget it entirely.
-        llama_cpp.llama_memory_clear(model.context.memory, True)
-        model.cached.clear()
+        model.kv.clear()
         raise RuntimeError(f"llama_decode returned {status}")
-    model.cached.extend(chunk)
+    model.kv.appended(chunk)
 
 
 def _sample(model: LoadedModel, sampler: _internals.LlamaSampler, index: int) -> int:
@@ -202,9 +144,6 @@ def generate(
     params: GenerationParams,
     stop_rules: Sequence[StopRule],
     cancel: CancelToken,
-    reuse: bool = True,
-    speculative: bool = True,
-    shift_chunk: int = SHIFT_MIN_CHUNK,
 ) -> tuple[str, GenerationStats]:
     """Decode up to `params.max_tokens` tokens after `prompt`; returns (text, stats).
 
@@ -212,16 +151,14 @@ def generate(
     out and the next step would end after the deadline (the engine's measured step time).
     Cancellation is checked before every decode step and polled by llama.cpp inside one
     (abort.py): a cancelled job stops within a graph node, not a whole token.
-    With `speculative` (greedy only), prompt-lookup drafts are verified in one batch: the
+    With `params.speculative` (greedy only), prompt-lookup drafts are verified in one batch: the
     output is the same as plain greedy decoding, in fewer decode calls when code repeats.
     """
     stats = GenerationStats()
     model.abort.arm(cancel)
     llama_before = model.llama_ms
     try:
-        return _generate(
-            model, prompt, params, stop_rules, cancel, stats, reuse, speculative, shift_chunk
-        )
+        return _generate(model, prompt, params, stop_rules, cancel, stats)
     finally:
         model.abort.disarm()
         stats.llama_ms = model.llama_ms - llama_before
@@ -234,24 +171,21 @@ def _generate(
     stop_rules: Sequence[StopRule],
     cancel: CancelToken,
     stats: GenerationStats,
-    reuse: bool,
-    speculative: bool,
-    shift_chunk: int,
 ) -> tuple[str, GenerationStats]:
     try:
-        evaluate_prompt(model, prompt, cancel, stats, reuse, shift_chunk)
+        evaluate_prompt(model, prompt, cancel, stats, params)
     except Cancelled:
         stats.stop_reason = StopReason.CANCELLED
         return "", stats
     sampler = make_sampler(params)
     emitter = _Emitter(model, stop_rules, stats)
-    budget = max(0, min(params.max_tokens, model.n_ctx - len(model.cached) - MAX_DRAFT - 1))
+    budget = max(0, min(params.max_tokens, model.n_ctx - len(model.kv) - MAX_DRAFT - 1))
     # A short answer under a deadline drafts nothing: a verify step costs more than a token
     # and is slower to abort (one big output node), and a few tokens rarely repeat the prompt.
     short = params.deadline is not None and not model.speed.step_fits(
         params.deadline, time.perf_counter(), DRAFT_MIN_STEPS
     )
-    drafting = speculative and params.temperature <= 0 and not short
+    drafting = params.speculative and params.temperature <= 0 and not short
     lookup = NgramIndex(list(prompt)) if drafting else None
     draft_limit, misses = MAX_DRAFT, 0
     start = time.perf_counter()
@@ -277,14 +211,15 @@ def _generate(
                     break
             if not draft:
                 step_began = time.perf_counter()
-                _decode(model, [token], len(model.cached))
+                _decode(model, [token])
                 model.speed.record_step((time.perf_counter() - step_began) * 1000)
                 token = _sample(model, sampler, -1)
                 continue
             accepted_before = stats.draft_accepted
-            token = _verify(model, sampler, token, draft, emitter, lookup, stats)
-            if token is None:
+            verified = _verify(model, sampler, token, draft, emitter, lookup, stats)
+            if verified is None:
                 break
+            token = verified
             # Drafts cost DRAFT_TOKEN_COST each to verify: grow them while they are right,
             # shrink them when wrong, and stop drafting for text that does not repeat.
             accepted = stats.draft_accepted - accepted_before
@@ -316,8 +251,8 @@ def _verify(
     Returns the next token to emit (the first disagreement's greedy choice, or the token after
     a fully accepted draft), or None when a stop fired inside the draft.
     """
-    position = len(model.cached)
-    _decode(model, [token, *draft], position, logits_all=True)
+    position = len(model.kv)
+    _decode(model, [token, *draft], logits_all=True)
     stats.draft_tokens += len(draft)
     accepted = 0
     next_token: int | None = None
@@ -335,9 +270,7 @@ def _verify(
     else:
         next_token = _sample(model, sampler, len(draft))
     keep = position + 1 + accepted
-    if keep < len(model.cached):  # drop the rejected draft from the KV cache
-        llama_cpp.llama_memory_seq_rm(model.context.memory, 0, keep, -1)
-        del model.cached[keep:]
+    model.kv.truncate(keep)  # drop the rejected draft
     if next_token is None:  # a stop fired on an accepted draft token
         return None
     return next_token

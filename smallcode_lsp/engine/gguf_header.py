@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 # GGUF value types -> struct format of one scalar (strings and arrays handled separately).
 _SCALARS = {
@@ -32,7 +32,7 @@ class GGUFHeaderError(ValueError):
     pass
 
 
-def _read(f: BinaryIO, fmt: str) -> tuple:
+def _read(f: BinaryIO, fmt: str) -> tuple[Any, ...]:
     size = struct.calcsize(fmt)
     data = f.read(size)
     if len(data) != size:

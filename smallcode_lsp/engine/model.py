@@ -11,15 +11,18 @@ import ctypes
 import logging
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 from llama_cpp import _internals
 
 from smallcode_lsp.engine.abort import AbortSwitch, abort_expected
 from smallcode_lsp.engine.gguf_header import GGUFHeaderError, diagnose, read_scalars
+from smallcode_lsp.engine.kv_cache import KVCache
 from smallcode_lsp.engine.moe import cpu_expert_overrides
 from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.engine.tokens import BlockTokenizer
@@ -141,7 +144,7 @@ def _token_or_none(token: int) -> int | None:
 
 
 class LoadedModel:
-    """A llama.cpp model + context + sampler, with the KV cache contents tracked in `cached`."""
+    """A llama.cpp model + context, its KV cache, speed meter and abort switch."""
 
     def __init__(self, path: str, options: LoadOptions) -> None:
         check_gguf_file(path)
@@ -205,8 +208,7 @@ class LoadedModel:
         self.add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
         self.metadata = self.model.metadata()
         self.info = self._make_info(arch)
-        # Tokens whose K/V currently sit in sequence 0 of the cache, position i at index i.
-        self.cached: list[int] = []
+        self.kv = KVCache(self.context.memory)
         self.speed = SpeedMeter()
         self.llama_ms = 0.0  # time spent inside llama_decode and the sampler, all jobs
         self.prompt_tokens_evaluated = 0  # prompt tokens decoded, all jobs (cancelled too)
@@ -221,7 +223,7 @@ class LoadedModel:
         began = time.perf_counter()
         self.batch.set_batch([token], n_past=0, logits_all=False)
         status = llama_cpp.llama_decode(self.context.ctx, self.batch.batch)
-        llama_cpp.llama_memory_clear(self.context.memory, True)
+        self.kv.clear()
         took_ms = (time.perf_counter() - began) * 1000
         log.info("warm-up decode: %.0f ms (status %d)", took_ms, status)
 
@@ -254,7 +256,8 @@ class LoadedModel:
         """Tokens of plain text: no BOS, special-token text is not parsed (user code stays text)."""
         if not text:
             return []
-        return self.model.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        tokens: list[int] = self.model.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return tokens
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
@@ -265,8 +268,8 @@ class LoadedModel:
         if n < 0:  # buffer too small: very long token
             buf = ctypes.create_string_buffer(-n)
             n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, -n, 0, False)
-            return bytes(buf[:n])
-        return bytes(self._piece_buf[:n])
+            return buf.raw[:n]
+        return self._piece_buf.raw[:n]
 
     def is_eog(self, token: int) -> bool:
         return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
@@ -278,19 +281,20 @@ class LoadedModel:
 
 
 _GGML_LOG_ERROR, _GGML_LOG_CONT = 4, 5  # ggml_log_level (llama-cpp-python's map predates them)
-_last_log_level = 0
+# The level a continuation line (_GGML_LOG_CONT) belongs to: per thread, since llama.cpp logs
+# from whichever thread calls it (the engine worker, ggml's threads, a command's main thread).
+_log_state = threading.local()
 
 
-@llama_cpp.llama_log_callback
+@llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
 def _log_errors_only(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
     """llama.cpp's log: errors to stderr (never stdout: that is the LSP transport).
 
     Not the warning and errors an aborted decode logs (every cancel does that, abort.py).
     """
-    global _last_log_level
     if level != _GGML_LOG_CONT:
-        _last_log_level = level
-    if _last_log_level == _GGML_LOG_ERROR and not abort_expected():
+        _log_state.level = level
+    if getattr(_log_state, "level", 0) == _GGML_LOG_ERROR and not abort_expected():
         sys.stderr.write(text.decode("utf-8", errors="replace"))
         sys.stderr.flush()
 
@@ -306,11 +310,11 @@ def _read_arch(path: str) -> str:
     return arch
 
 
-def _int_override(key: str, value: int) -> ctypes.Array:
+def _int_override(key: str, value: int) -> ctypes.Array[Any]:
     """A NULL-terminated llama_model_kv_override array holding one integer override."""
     overrides = (llama_cpp.llama_model_kv_override * 2)()
     overrides[0].key = key.encode("utf-8")
     overrides[0].tag = llama_cpp.LLAMA_KV_OVERRIDE_TYPE_INT
-    overrides[0].value.val_i64 = value
+    overrides[0].value.val_i64 = value  # type: ignore[union-attr]
     overrides[1].key = b"\0"
     return overrides

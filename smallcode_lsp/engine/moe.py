@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 
@@ -42,7 +43,7 @@ def _cpu_buffer_type() -> int:
     raise OSError(f"ggml base library not found in {lib_dir}")
 
 
-def cpu_expert_overrides(layers: int) -> ctypes.Array:
+def cpu_expert_overrides(layers: int) -> ctypes.Array[Any]:
     """The override array (keep a reference while the model loads)."""
     overrides = (_BuftOverride * 2)()
     overrides[0].pattern = expert_pattern(layers).encode()

@@ -1,7 +1,8 @@
-"""The engine worker: one thread owns the model; jobs run one at a time, newest first wins.
+"""The engine worker: one thread runs jobs one at a time; user jobs preempt background ones.
 
 The LSP event loop submits jobs and awaits their futures, so it never blocks on inference.
-llama.cpp contexts are not thread-safe: everything that touches the model runs here.
+llama.cpp contexts are not thread-safe: everything that touches the model runs here
+(local.py keeps the model; this module knows only callables).
 """
 
 from __future__ import annotations
@@ -9,29 +10,25 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from smallcode_lsp.engine.base import NoModel
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
-from smallcode_lsp.engine.model import LoadedModel, LoadOptions, ModelInfo, ModelLoadError
+from smallcode_lsp.engine.model import ModelLoadError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class NoModel(Exception):
-    """A completion job ran while no model is loaded (still loading, or the load failed)."""
 
 
 @dataclass
 class _Job:
     run: Callable[[], Any]
     cancel: CancelToken
-    future: Future = field(default_factory=Future)
+    future: Future[Any] = field(default_factory=Future)
     background: bool = False
 
 
@@ -45,9 +42,7 @@ class EngineWorker:
         self._pending = 0  # foreground jobs queued or running
         self._background: set[CancelToken] = set()
         self._lock = threading.Lock()
-        self.model: LoadedModel | None = None
-        self.load_error: str | None = None
-        self.idle_since = time.monotonic()
+        self._on_exit: Callable[[], None] = lambda: None
         self._thread = threading.Thread(target=self._loop, name="smallcode-engine", daemon=True)
         self._thread.start()
 
@@ -74,47 +69,6 @@ class EngineWorker:
         self._queue.put(job)
         return job.future
 
-    def submit_with_model(
-        self,
-        run: Callable[[LoadedModel], T],
-        cancel: CancelToken | None = None,
-        background: bool = False,
-    ) -> Future[T]:
-        """Run `run(model)` on the worker; fails with NoModel when no model is loaded."""
-
-        def with_model() -> T:
-            if self.model is None:
-                raise NoModel(self.load_error or "no model loaded")
-            return run(self.model)
-
-        if background:
-            return self.submit_background(with_model, cancel or CancelToken())
-        return self.submit(with_model, cancel)
-
-    def load(self, resolve_path: Callable[[], str], options: LoadOptions) -> Future[ModelInfo]:
-        """Replace the current model (freed first, so two never sit in memory together).
-
-        `resolve_path` runs on the worker too: finding the default model may assemble it.
-        """
-
-        def do_load() -> ModelInfo:
-            if self.model is not None:
-                self.model.close()
-                self.model = None
-            self.load_error = None
-            try:
-                try:
-                    path = resolve_path()
-                except (OSError, ValueError) as exc:
-                    raise ModelLoadError(f"cannot prepare the model: {exc}") from exc
-                self.model = LoadedModel(path, options)
-            except ModelLoadError as exc:
-                self.load_error = str(exc)
-                raise
-            return self.model.info
-
-        return self.submit(do_load)
-
     # -- state ---------------------------------------------------------------------------------
 
     @property
@@ -124,8 +78,10 @@ class EngineWorker:
     def wait_idle(self, timeout: float | None = None) -> bool:
         return self._idle.wait(timeout)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Finish the running job, drop the rest, free the model and join the thread."""
+    def stop(self, timeout: float = 10.0, on_exit: Callable[[], None] | None = None) -> None:
+        """Finish the running job, drop the rest, run `on_exit` on the thread, join it."""
+        if on_exit is not None:
+            self._on_exit = on_exit
         while True:
             try:
                 job = self._queue.get_nowait()
@@ -156,9 +112,7 @@ class EngineWorker:
             else:
                 self._finished()
             resolve()
-        if self.model is not None:
-            self.model.close()
-            self.model = None
+        self._on_exit()
 
     def _run(self, job: _Job) -> Callable[[], None]:
         """Run `job`; returns what resolves its future (the caller calls it after bookkeeping)."""
@@ -178,5 +132,4 @@ class EngineWorker:
         with self._lock:
             self._pending -= 1
             if self._pending == 0:
-                self.idle_since = time.monotonic()
                 self._idle.set()

@@ -29,18 +29,18 @@ def cached_positions(model: LoadedModel) -> int:
 
 
 def clear(model: LoadedModel) -> None:
-    llama_cpp.llama_memory_clear(model.context.memory, True)
-    model.cached.clear()
+    model.kv.clear()
 
 
 @pytest.fixture(scope="module")
 def reference(model: LoadedModel) -> str:
     clear(model)
-    text, _ = generate(model, prompt(model), PARAMS, [], CancelToken(), speculative=False)
+    text, _ = generate(model, prompt(model), GREEDY, [], CancelToken())
     return text
 
 
 PARAMS = GenerationParams(max_tokens=24)
+GREEDY = GenerationParams(max_tokens=24, speculative=False)
 
 
 @pytest.mark.parametrize("after_s", [0.05, 0.4, 1.5])
@@ -58,12 +58,13 @@ def test_cancel_at_any_moment_leaves_a_reusable_cache(
         pytest.skip("the generation finished before the cancel")  # a very fast machine
     # The cache holds exactly what `cached` says: whole prompt chunks (a cancel lets a
     # prompt chunk finish) or the prompt plus the tokens decoded before the abort.
-    assert cached_positions(model) == len(model.cached)
-    assert model.cached == tokens[: len(model.cached)] or model.cached[: len(tokens)] == tokens
-    if len(model.cached) < len(tokens) - 1:
-        assert len(model.cached) % PREFILL_CHUNK == 0
-    kept = len(model.cached)
-    again, again_stats = generate(model, tokens, PARAMS, [], CancelToken(), speculative=False)
+    cached = list(model.kv.tokens)
+    assert cached_positions(model) == len(cached)
+    assert cached == tokens[: len(cached)] or cached[: len(tokens)] == tokens
+    if len(cached) < len(tokens) - 1:
+        assert len(cached) % PREFILL_CHUNK == 0
+    kept = len(cached)
+    again, again_stats = generate(model, tokens, GREEDY, [], CancelToken())
     assert again == reference  # the reused cache gives the same answer as a fresh one
     assert again_stats.prompt_tokens_reused == min(kept, len(tokens) - 1)
 
@@ -83,7 +84,7 @@ def test_a_late_trip_from_an_earlier_job_does_not_stop_the_next(
             tripped.append(len(text))
         return None
 
-    text, stats = generate(model, tokens, PARAMS, [late_trip], CancelToken(), speculative=False)
+    text, stats = generate(model, tokens, GREEDY, [late_trip], CancelToken())
     assert len(tripped) == 2
     assert stats.stop_reason is not StopReason.CANCELLED
     assert text == reference

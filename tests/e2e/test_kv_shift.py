@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json.encoder
+from dataclasses import replace
 
 import pytest
 
@@ -31,10 +32,10 @@ def test_deleting_a_function_early_in_the_prompt_reuses_what_follows(model: Load
     params = GenerationParams(max_tokens=8)
     generate(model, tokens_before, params, [], CancelToken())
     shifted_text, shifted = generate(
-        model, tokens_after, params, [], CancelToken(), speculative=False
+        model, tokens_after, replace(params, speculative=False), [], CancelToken()
     )
     fresh_text, fresh = generate(
-        model, tokens_after, params, [], CancelToken(), reuse=False, speculative=False
+        model, tokens_after, replace(params, reuse=False, speculative=False), [], CancelToken()
     )
     print(
         f"shift: {shifted.prompt_tokens_shifted} shifted, {shifted.prompt_tokens_evaluated} "
@@ -57,7 +58,7 @@ def test_shift_off_reevaluates_the_tail(model: LoadedModel) -> None:
     second = [model.bos, *model.tokenize(text[:20]), *model.tokenize(text[cut:])]
     generate(model, first, GenerationParams(max_tokens=2), [], CancelToken())
     _, stats = generate(
-        model, second, GenerationParams(max_tokens=2), [], CancelToken(), shift_chunk=0
+        model, second, GenerationParams(max_tokens=2, shift_chunk=0), [], CancelToken()
     )
     assert stats.prompt_tokens_shifted == 0
     assert stats.prompt_tokens_evaluated >= len(second) - len(model.tokenize(text[:20])) - 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json.encoder
 import textwrap
+from dataclasses import replace
 
 import pytest
 
@@ -33,10 +34,10 @@ def test_speculative_output_equals_greedy(model: LoadedModel, index: int) -> Non
     tokens = [model.bos, *model.tokenize(text)[-1500:]]
     params = GenerationParams(max_tokens=48)
     plain, plain_stats = generate(
-        model, tokens, params, [], CancelToken(), reuse=False, speculative=False
+        model, tokens, replace(params, reuse=False, speculative=False), [], CancelToken()
     )
     fast, fast_stats = generate(
-        model, tokens, params, [], CancelToken(), reuse=False, speculative=True
+        model, tokens, replace(params, reuse=False, speculative=True), [], CancelToken()
     )
     print(
         f"prompt {index}: drafted {fast_stats.draft_tokens}, accepted "

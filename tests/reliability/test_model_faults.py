@@ -1,6 +1,6 @@
 """Model faults: an engine exception mid-generation, and a context too large for memory.
 
-The first runs at unit level with a fake model (no hooks in production code); the second runs
+The first runs at unit level with a fake engine (no hooks in production code); the second runs
 the real server under an address-space limit, so the huge allocation fails the way it would on
 a small machine, without ever touching the shared machine's memory.
 """
@@ -15,18 +15,11 @@ from typing import Any
 
 import pytest
 
-import smallcode_lsp.service as service_module
-from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.worker import EngineWorker
 from smallcode_lsp.options import Settings
 from smallcode_lsp.service import CompletionService
-from smallcode_lsp.types import (
-    Completion,
-    CompletionRequest,
-    DocumentSnapshot,
-    GenerationStats,
-    Trigger,
-)
+from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
+from tests.fake_engine import FakeEngine, model_info
 from tests.reliability.conftest import FAST, assert_completes
 from tests.reliability.rpc import RawServer
 
@@ -39,14 +32,6 @@ REQUEST = CompletionRequest(
 
 class DecodeFailed(RuntimeError):
     pass
-
-
-class FakeModel:
-    closed = False
-    prompt_tokens_evaluated = 0  # reported by the status request
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def test_worker_survives_a_failing_job() -> None:
@@ -63,29 +48,27 @@ def test_worker_survives_a_failing_job() -> None:
         worker.stop()
 
 
-async def test_engine_exception_mid_generation_then_recovery(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    calls: list[int] = []
-
-    def fake_run(model: Any, request: CompletionRequest, _s: Any, cancel: CancelToken, *_: Any):
-        calls.append(1)
-        assert model is fake_model
-        if len(calls) == 1:  # the first generation dies half-way, as a llama_decode error would
-            raise DecodeFailed("llama_decode returned -3")
-        return [Completion("x + 1", GenerationStats())]
-
-    fake_model = FakeModel()
-    monkeypatch.setattr(service_module, "run_alternatives", fake_run)
+async def test_engine_exception_mid_generation_then_recovery() -> None:
+    engine = FakeEngine()
     states: list[str] = []
-    service = CompletionService(Settings(), on_status=lambda: states.append(service.status.state))
-    service.worker.model = fake_model  # type: ignore[assignment]
+    service = CompletionService(
+        Settings(), engine, on_status=lambda: states.append(service.status.state)
+    )
+    loading = service.load_model()
+    engine.loads[0].set_result(model_info())
+    await loading
     try:
+        first = asyncio.ensure_future(service.complete(REQUEST))
+        await asyncio.sleep(0)
+        # The first generation dies half-way, as a llama_decode error would.
+        engine.calls[0].future.set_exception(DecodeFailed("llama_decode returned -3"))
         with pytest.raises(DecodeFailed):  # the server turns this into a -32603 response
-            await service.complete(REQUEST)
+            await first
         assert service.status.state == "ready", states  # never stuck in "generating"
-        assert service.worker.wait_idle(10)
-        results = await asyncio.wait_for(service.complete(REQUEST), 30)
+        second = asyncio.ensure_future(service.complete(REQUEST))
+        await asyncio.sleep(0)
+        engine.calls[1].answer("x + 1")
+        results = await asyncio.wait_for(second, 30)
         assert [r.text for r in results] == ["x + 1"]
         assert service.status_dict()["state"] == "ready"
     finally:

@@ -38,15 +38,6 @@ def test_bounded_entries_and_whitespace_ignored() -> None:
     assert cache.lookup(PREFIX + "9", SUFFIX) == "value"
 
 
-def test_next_line_lead_follows_the_editor_indent() -> None:
-    from smallcode_lsp.service import next_line_lead
-
-    assert next_line_lead("    x = 1", "\n    y = 2\n") == "\n    "
-    assert next_line_lead("    if x:", "\n") == "\n        "
-    assert next_line_lead("\tif (x) {", "") == "\n\t\t"
-    assert next_line_lead("    f(x", ")\n") == ""  # text follows on the line
-
-
 def test_a_cut_short_suggestion_is_found_as_incomplete() -> None:
     cache = TypeAheadCache()
     cache.add(PREFIX, SUFFIX, "math.pi", complete=False)

@@ -1,0 +1,111 @@
+"""The KV cache of one llama.cpp context, and the tokens it holds.
+
+llama.cpp keeps keys and values per position; Python must know which token sits at each
+position to reuse them for the next prompt. Every change to the C-side memory goes through
+this class, so the token list can never drift from what the cache holds (mlx-lm's KVCache
+keeps offset, trim and reuse together the same way). Sequence 0 only. Engine thread only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import llama_cpp
+
+
+def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+class KVCache:
+    """Tokens whose K/V sit in sequence 0 of `memory`, position i at index i."""
+
+    def __init__(self, memory: llama_cpp.llama_memory_t) -> None:
+        self._memory = memory
+        self._tokens: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    @property
+    def tokens(self) -> Sequence[int]:
+        """A read-only view (a copy would cost a list per keystroke)."""
+        return self._tokens
+
+    def shared_prefix(self, tokens: Sequence[int]) -> int:
+        """How many leading `tokens` are cached already."""
+        return common_prefix_length(self._tokens, tokens)
+
+    def appended(self, tokens: Sequence[int]) -> None:
+        """`tokens` were just decoded at the end of the cache."""
+        self._tokens.extend(tokens)
+
+    def truncate(self, keep: int) -> int:
+        """Drop everything from position `keep` on; returns what is kept (0 if llama.cpp
+        could not cut the sequence there and the cache was cleared instead)."""
+        if keep >= len(self._tokens):
+            return len(self._tokens)
+        if not llama_cpp.llama_memory_seq_rm(self._memory, 0, keep, -1):
+            self.clear()
+            return 0
+        del self._tokens[keep:]
+        return keep
+
+    def clear(self) -> None:
+        llama_cpp.llama_memory_clear(self._memory, True)
+        self._tokens.clear()
+
+    def reuse(self, tokens: Sequence[int], shift_chunk: int) -> tuple[int, int]:
+        """Keep the cached prefix of `tokens` and, with `shift_chunk` > 0, shift cached chunks
+        that reappear after deleted text into place. Everything else is dropped.
+
+        Returns (tokens now cached in place, tokens shifted). The last prompt token is never
+        counted as cached: it must be decoded again for its logits.
+        """
+        keep = self.shared_prefix(tokens)
+        shifted = 0
+        if shift_chunk > 0 and keep < len(self._tokens):
+            keep, shifted = self._shift(tokens, keep, shift_chunk)
+        if keep == len(tokens):
+            keep -= 1
+        return self.truncate(keep), shifted
+
+    def _shift(self, tokens: Sequence[int], n_past: int, min_chunk: int) -> tuple[int, int]:
+        """llama-server's --cache-reuse: drop cached text the prompt no longer has and shift
+        the matching chunks after it back into place (RoPE shift), so they are not decoded
+        again. Positions in a sequence must stay consecutive, so only deletions are bridged;
+        text inserted before a chunk ends the reuse there.
+        """
+        if not llama_cpp.llama_memory_can_shift(self._memory):
+            return n_past, 0
+        cached = self._tokens
+        head_c = head_p = n_past
+        shifted = 0
+        while head_c < len(cached) and head_p < len(tokens):
+            n_match = 0
+            while (
+                head_c + n_match < len(cached)
+                and head_p + n_match < len(tokens)
+                and cached[head_c + n_match] == tokens[head_p + n_match]
+            ):
+                n_match += 1
+            if n_match >= min_chunk:
+                llama_cpp.llama_memory_seq_rm(self._memory, 0, head_p, head_c)
+                llama_cpp.llama_memory_seq_add(
+                    self._memory, 0, head_c, head_c + n_match, head_p - head_c
+                )
+                head_p += n_match
+                head_c += n_match
+                n_past = head_p
+                shifted += n_match
+            else:
+                head_c += 1
+        if shifted:
+            # Cells past n_past are still at their old positions: drop them.
+            llama_cpp.llama_memory_seq_rm(self._memory, 0, n_past, -1)
+            self._tokens[:] = tokens[:n_past]
+        return n_past, shifted

@@ -1,0 +1,168 @@
+"""Answers without waiting for the model: type-ahead over suggestions already made, and
+prefetch of the suggestion the user will want next. Event loop only."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from smallcode_lsp.cadence import TypingCadence
+from smallcode_lsp.engine.base import EngineJob
+from smallcode_lsp.scheduler import Clock, Scheduler
+from smallcode_lsp.typeahead import TypeAheadCache
+from smallcode_lsp.types import (
+    Completion,
+    CompletionRequest,
+    DocumentSnapshot,
+    GenerationStats,
+    StopReason,
+    Trigger,
+)
+
+# Builds the engine job for a prefetch: background work that gives up rather than replace
+# most of the cached prompt.
+PrefetchJobFactory = Callable[[CompletionRequest], EngineJob]
+
+
+def cut_short(completion: Completion) -> bool:
+    """The model had more to say: a deadline, the token limit or a preemption stopped it."""
+    return completion.stats.stop_reason in (
+        StopReason.DEADLINE,
+        StopReason.MAX_TOKENS,
+        StopReason.CANCELLED,
+    )
+
+
+def next_line_lead(accepted: str, suffix: str) -> str:
+    """What the editor inserts on Enter at the end of `accepted`'s line, if that line is done.
+
+    "" when text follows on the same line (the next suggestion continues this line).
+    """
+    if suffix.split("\n", 1)[0].strip():
+        return ""
+    line = accepted[accepted.rfind("\n") + 1 :]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    if line.rstrip().endswith((":", "{", "(", "[")):
+        indent += "\t" if indent.startswith("\t") else "    "
+    return "\n" + indent
+
+
+class Prefetcher:
+    """Per-document type-ahead caches and the prefetch that fills them ahead of the user."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        cadence: TypingCadence,
+        make_job: PrefetchJobFactory,
+        clock: Clock,
+    ) -> None:
+        self._scheduler = scheduler
+        self._cadence = cadence
+        self._make_job = make_job
+        self._clock = clock
+        self._typeahead: dict[str, TypeAheadCache] = {}
+        self._prefetched_keys: dict[str, tuple[int, str, str]] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self.typeahead = True
+        self.prefetch = True
+        self.prefetched = 0  # background suggestions computed ahead of the user
+
+    def configure(self, typeahead: bool, prefetch: bool) -> None:
+        self.typeahead, self.prefetch = typeahead, prefetch
+
+    # -- type-ahead ----------------------------------------------------------------------------
+
+    def lookup(self, request: CompletionRequest) -> Completion | None:
+        """The rest of a suggestion the user is typing along, if any (Automatic only: an
+        explicit request asks for fresh alternatives)."""
+        if not self.typeahead or request.trigger is Trigger.INVOKED:
+            return None
+        cache = self._typeahead.get(request.document.uri)
+        hit = cache.find(request.prefix, request.suffix) if cache else None
+        if hit is None:
+            return None
+        stop = StopReason.EOG if hit.complete else StopReason.DEADLINE
+        return Completion(hit.rest, GenerationStats(from_cache=True, stop_reason=stop))
+
+    def remember(self, request: CompletionRequest, completions: list[Completion]) -> None:
+        cache = self._typeahead.setdefault(request.document.uri, TypeAheadCache())
+        for completion in completions:
+            cache.add(request.prefix, request.suffix, completion.text, not cut_short(completion))
+
+    # -- prefetch ------------------------------------------------------------------------------
+
+    def schedule(self, request: CompletionRequest, shown: Completion, defer: bool = True) -> None:
+        """Prefetch what follows `shown` now, or, while the user types in a burst, once they
+        pause. Not deferred after a type-ahead hit: typing along a suggestion asks nothing of
+        the engine, so the continuation runs undisturbed while the user types on."""
+        uri = request.document.uri
+        self.cancel_timer(uri)
+        finished = not cut_short(shown)
+        delay = self._cadence.pause_delay(uri, self._clock()) if defer else 0.0
+        if delay <= 0:
+            self._prefetch(request, shown.text, finished)
+            return
+        loop = asyncio.get_running_loop()
+        self._timers[uri] = loop.call_later(delay, self._prefetch, request, shown.text, finished)
+
+    def cancel_timer(self, uri: str) -> None:
+        """The user did not pause after all."""
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _prefetch(self, request: CompletionRequest, shown: str, finished: bool) -> None:
+        """Compute the suggestion that follows `shown` once the user accepts it.
+
+        If `shown` ends its line, the next suggestion is for the following line (after the
+        Enter and auto-indent the editor will insert), cached so that typing the newline, or
+        asking again at the line end, answers from it. If `shown` was cut short (not
+        `finished`), the rest of it is computed.
+        """
+        doc = request.document
+        self._timers.pop(doc.uri, None)
+        if not self.prefetch or not shown or doc.uri not in self._typeahead:
+            return
+        accepted = request.prefix + shown
+        key = (len(accepted), accepted[-256:], request.suffix[:256])
+        if self._prefetched_keys.get(doc.uri) == key:
+            return  # already queued or done for this exact spot
+        self._prefetched_keys[doc.uri] = key
+        lead = next_line_lead(accepted, request.suffix) if finished else ""
+        ahead = CompletionRequest(
+            document=DocumentSnapshot(
+                doc.uri, accepted + lead + request.suffix, doc.language_id, doc.version, doc.path
+            ),
+            offset=len(accepted) + len(lead),
+            trigger=Trigger.AUTOMATIC,
+        )
+        future, token = self._scheduler.run_background(self._make_job(ahead))
+
+        def done(ended: asyncio.Future[list[Completion]]) -> None:
+            failed = ended.cancelled() or ended.exception() is not None
+            if (failed or token.cancelled) and self._prefetched_keys.get(doc.uri) == key:
+                del self._prefetched_keys[doc.uri]  # preempted: may be scheduled again
+            results = [] if failed else ended.result()
+            cache = self._typeahead.get(doc.uri)  # None: the document was closed meanwhile
+            if cache is not None and results and results[0].text:
+                # Preempted work still counts: the tokens made so far are the model's answer.
+                more = results[0].text
+                complete = not cut_short(results[0])
+                cache.add(accepted, request.suffix, lead + more, complete)
+                if not lead:  # same line: typing along `shown` now reveals the rest too
+                    cache.add(request.prefix, request.suffix, shown + more, complete)
+                self.prefetched += 1
+
+        future.add_done_callback(done)
+
+    def forget(self, uri: str) -> None:
+        """The document was closed."""
+        self.cancel_timer(uri)
+        self._typeahead.pop(uri, None)
+        self._prefetched_keys.pop(uri, None)
+
+    def close(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()

@@ -1,0 +1,102 @@
+"""Every piece of state has one owner thread: the service side is written on the event loop
+only, the engine's objects on the engine's thread only (the real engine and model, with
+prefetch, type-ahead and cancellation all exercised)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from smallcode_lsp.cadence import TypingCadence
+from smallcode_lsp.documents import DocumentStore
+from smallcode_lsp.engine.kv_cache import KVCache
+from smallcode_lsp.engine.local import LocalEngine
+from smallcode_lsp.engine.model import LoadedModel
+from smallcode_lsp.engine.speed import SpeedMeter
+from smallcode_lsp.options import Settings
+from smallcode_lsp.prefetcher import Prefetcher
+from smallcode_lsp.scheduler import Scheduler
+from smallcode_lsp.service import Acceptance, CompletionService, ServiceStatus
+from smallcode_lsp.typeahead import TypeAheadCache
+from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
+
+pytestmark = pytest.mark.e2e
+
+LOOP_SIDE = (
+    CompletionService,
+    ServiceStatus,
+    Acceptance,
+    Scheduler,
+    Prefetcher,
+    TypingCadence,
+    TypeAheadCache,
+    DocumentStore,
+)
+ENGINE_SIDE = (LoadedModel, SpeedMeter)
+KV_METHODS = ("appended", "truncate", "clear", "reuse")
+
+
+@pytest.fixture
+def writers(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, set[str]]]:
+    """Class name -> names of the threads that wrote its attributes (or, for the KV cache,
+    called its mutating methods)."""
+    seen: dict[str, set[str]] = defaultdict(set)
+
+    def record(cls: type) -> None:
+        original = cls.__setattr__
+
+        def setattr_(self: Any, name: str, value: Any) -> None:
+            seen[cls.__name__].add(threading.current_thread().name)
+            original(self, name, value)
+
+        monkeypatch.setattr(cls, "__setattr__", setattr_)
+
+    for cls in (*LOOP_SIDE, *ENGINE_SIDE):
+        record(cls)
+    for name in KV_METHODS:
+        method = getattr(KVCache, name)
+
+        def wrapped(self: Any, *args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            seen["KVCache"].add(threading.current_thread().name)
+            return _method(self, *args, **kwargs)
+
+        monkeypatch.setattr(KVCache, name, wrapped)
+    yield seen
+
+
+def at(text: str, offset: int, trigger: Trigger = Trigger.AUTOMATIC) -> CompletionRequest:
+    return CompletionRequest(DocumentSnapshot("file:///t.py", text, "python", 1), offset, trigger)
+
+
+async def test_service_state_on_the_loop_engine_state_on_the_worker(
+    writers: dict[str, set[str]], default_model: str
+) -> None:
+    loop_thread = threading.current_thread().name
+    service = CompletionService(Settings(), LocalEngine())
+    try:
+        await asyncio.wait_for(service.load_model(), 120)
+        text = "def area(radius):\n    return \n"
+        offset = text.index("return ") + len("return ")
+        service.open_document("file:///t.py", text, "python", None)
+        first = await service.complete(at(text, offset))
+        assert first and first[0].text
+        # Typing along the suggestion, then a request cancelled by the next keystroke.
+        typed = text[:offset] + first[0].text[:1] + text[offset:]
+        await service.complete(at(typed, offset + 1))
+        pending = asyncio.ensure_future(service.complete(at(text, offset, Trigger.INVOKED)))
+        await asyncio.sleep(0.05)
+        service.cancel_document("file:///t.py")
+        await pending
+        await asyncio.sleep(1.0)  # let a prefetch run on the worker
+        assert service.engine.status().prompt_tokens_evaluated > 0
+    finally:
+        service.close()
+    for cls in LOOP_SIDE:
+        assert writers[cls.__name__] <= {loop_thread}, (cls.__name__, writers[cls.__name__])
+    for name in ("LoadedModel", "SpeedMeter", "KVCache"):
+        assert writers[name] == {"smallcode-engine"}, (name, writers[name])
