@@ -41,9 +41,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
     completion = CompletionSettings(
         max_tokens=getattr(args, "max_tokens", setting_spec("maxTokens").default),
-        # One-shot commands show the whole suggestion: no keystroke deadline to meet.
+        # `complete` shows the whole suggestion: no keystroke deadline to meet. `eval` times
+        # Automatic requests with the budget a user has.
         latency_budget_ms=(
-            0 if args.command in ("complete", "eval") else setting_spec("latencyBudgetMs").default
+            0
+            if args.command == "complete"
+            else getattr(args, "latency_budget_ms", setting_spec("latencyBudgetMs").default)
         ),
     )
     return Settings(model=model, completion=completion)
@@ -71,6 +74,25 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=40, help="number of tasks")
     evaluate.add_argument("--seed", type=int, default=0)
     _setting_arg(evaluate, "--max-tokens", "maxTokens")
+    _setting_arg(evaluate, "--latency-budget-ms", "latencyBudgetMs")
+    evaluate.add_argument(
+        "--trigger",
+        choices=("automatic", "invoked", "both"),  # evaluate.TRIGGER_CHOICES
+        default="both",
+        help="context + shaping runs: as typing (Automatic, with the deadline) or as an "
+        "explicit request (Invoked, no deadline); both: one row each (default: both)",
+    )
+    spots = evaluate.add_mutually_exclusive_group()
+    spots.add_argument(
+        "--cold",
+        dest="cold",
+        action="store_true",
+        default=True,
+        help="every task a new spot: KV cache cleared before each (the default)",
+    )
+    spots.add_argument(
+        "--warm", dest="cold", action="store_false", help="keep the KV cache between tasks"
+    )
     evaluate.add_argument("--json", dest="json_out", help="also write the results here")
     _add_model_args(evaluate)
     model = sub.add_parser("model", help="describe the model that would be used")
@@ -101,8 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         return complete_command(args.location, _settings(args), invoked=args.invoked)
     if command == "eval":
         from smallcode_lsp.commands import eval_command
+        from smallcode_lsp.evaluate import TRIGGER_CHOICES
 
-        return eval_command(args.directory, _settings(args), args.limit, args.seed, args.json_out)
+        return eval_command(
+            args.directory,
+            _settings(args),
+            args.limit,
+            args.seed,
+            args.json_out,
+            triggers=TRIGGER_CHOICES[args.trigger],
+            cold=args.cold,
+        )
     if command == "model":
         from smallcode_lsp.commands import model_command
 

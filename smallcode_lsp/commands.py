@@ -113,11 +113,29 @@ def model_command(settings: Settings, as_json: bool = False) -> int:
     return 0
 
 
-def eval_command(root: str, settings: Settings, limit: int, seed: int, out: str | None) -> int:
-    """Fill-in-the-middle tasks from real code, with context+shaping on vs. off, one model."""
+def eval_command(
+    root: str,
+    settings: Settings,
+    limit: int,
+    seed: int,
+    out: str | None,
+    triggers: tuple[Trigger, ...] = (Trigger.AUTOMATIC, Trigger.INVOKED),
+    cold: bool = True,
+) -> int:
+    """Fill-in-the-middle tasks from real code: the naive baseline, then context + shaping per
+    trigger, one model. Cold: the KV cache is cleared before every task (a new spot each)."""
+    import time
     from dataclasses import replace
 
-    from smallcode_lsp.evaluate import build_tasks, format_table, run_eval
+    from smallcode_lsp.evaluate import (
+        build_tasks,
+        eval_runs,
+        format_summary,
+        format_table,
+        run_eval,
+        timed_request,
+        versus,
+    )
     from smallcode_lsp.pipeline import CompletionPlan, run_completion
     from smallcode_lsp.workspace.index import WorkspaceIndex
 
@@ -131,10 +149,11 @@ def eval_command(root: str, settings: Settings, limit: int, seed: int, out: str 
     index = WorkspaceIndex([root], watch=False)
     index.start()
     index.ready.wait(120)
-    runs = {"prefix/suffix only": (False, False), "context + shaping": (True, True)}
+    budget_ms = settings.completion.latency_budget_ms
+    runs = eval_runs(triggers, cold, model.fim.available)
     results: dict[str, dict] = {}
-    for name, (context, shaping) in runs.items():
-        completion = replace(settings.completion, context=context, shaping=shaping)
+    for run in runs:
+        completion = replace(settings.completion, context=run.full, shaping=run.full)
         plan = make_plan(replace(settings, completion=completion))
 
         fired: list[str] = []
@@ -142,21 +161,38 @@ def eval_command(root: str, settings: Settings, limit: int, seed: int, out: str 
         def complete(
             request: CompletionRequest,
             plan: CompletionPlan = plan,
+            trigger: Trigger = run.trigger,
             fired: list[str] = fired,
         ) -> str:
             # A fresh ring per task: recent chunks of an earlier task's file would hold this
             # task's answer (only that task's own hole was cut from its text).
             sources = ContextSources(index=index)
+            request = timed_request(request, trigger, budget_ms, time.perf_counter())
             text = run_completion(model, request, plan, CancelToken(), sources).text
             fired.extend(f.rule for f in lint(text, request.document.language_id))
             return text
 
-        results[name] = run_eval(tasks, complete)
-        results[name]["security_lint_fired"] = len(fired)
+        result = run_eval(tasks, complete, before_each=model.clear_cache if cold else None)
+        automatic = run.trigger is Trigger.AUTOMATIC
+        result.update(
+            plan=plan.name,
+            trigger=run.trigger.value,
+            cache="cold" if cold else "warm",
+            latency_budget_ms=budget_ms if automatic else 0,
+            security_lint_fired=len(fired),
+        )
+        results[run.name] = result
     index.stop()
     model.close()
-    print(f"{len(tasks)} tasks from {root}, model {model.info.name}")
+    baseline = runs[0].name
+    for name, result in results.items():
+        if name != baseline:
+            result["vs_baseline"] = versus(result, results[baseline])
+    spots = "KV cache cleared before every task" if cold else "KV cache kept between tasks"
+    deadline = f"Automatic deadline {budget_ms} ms" if budget_ms > 0 else "no Automatic deadline"
+    print(f"{len(tasks)} tasks from {root}, model {model.info.name}; {spots}; {deadline}")
     print(format_table(results))
+    print(format_summary(results, baseline))
     for name, result in results.items():
         print(f"security lint fired {result['security_lint_fired']} times ({name})")
     if out:

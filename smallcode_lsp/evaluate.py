@@ -3,6 +3,8 @@ match, edit similarity, syntax validity of the filled file, and latency.
 
 `build_tasks` and the scorers are pure; `run_eval` only needs a `complete(request) -> str`
 callable, so the CLI can run the same tasks through the pipeline with context/shaping on and off.
+`eval_runs` names the runs of one evaluation (the naive baseline first, then the full plan per
+trigger) and `timed_request` gives a task's request the trigger and deadline the server would.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from tree_sitter import Node
 
@@ -166,10 +168,19 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_eval(tasks: list[FimTask], complete: Callable[[CompletionRequest], str]) -> dict:
-    """Run every task through `complete`; aggregate scores overall and per hole kind."""
+def run_eval(
+    tasks: list[FimTask],
+    complete: Callable[[CompletionRequest], str],
+    before_each: Callable[[], None] | None = None,
+) -> dict:
+    """Run every task through `complete`; aggregate scores overall and per hole kind.
+
+    `before_each` runs before a task, outside its timing (a cold run clears the KV cache).
+    """
     rows: list[dict] = []
     for task in tasks:
+        if before_each is not None:
+            before_each()
         began = time.perf_counter()
         try:
             prediction = complete(task.request())
@@ -225,3 +236,68 @@ def format_table(results: dict[str, dict]) -> str:
                 f"| {r['latency_ms_p50']:.0f} | {r['latency_ms_p95']:.0f} |"
             )
     return "\n".join(rows)
+
+
+# -- the runs of one evaluation -------------------------------------------------------------------
+
+TRIGGER_CHOICES: dict[str, tuple[Trigger, ...]] = {
+    "automatic": (Trigger.AUTOMATIC,),
+    "invoked": (Trigger.INVOKED,),
+    "both": (Trigger.AUTOMATIC, Trigger.INVOKED),
+}
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """One row group of the table: the full plan (context + shaping) or the naive baseline
+    (prefix/suffix window, no shaping), run with one trigger."""
+
+    name: str
+    full: bool  # context + shaping on; False: the baseline plan
+    trigger: Trigger
+
+
+def eval_runs(triggers: Sequence[Trigger], cold: bool, fim: bool) -> list[EvalRun]:
+    """The naive baseline first (Invoked: no deadline), then context + shaping per trigger.
+
+    `fim`: the model has fill-in-the-middle tokens, so the baseline's prompt holds the suffix too.
+    """
+    prompt = "prefix/suffix only" if fim else "prefix only"
+    spot = "cold" if cold else "warm"
+    runs = [EvalRun(f"baseline ({prompt}, no deadline)", False, Trigger.INVOKED)]
+    runs += [EvalRun(f"context + shaping, {t.value}, {spot}", True, t) for t in triggers]
+    return runs
+
+
+def timed_request(
+    request: CompletionRequest, trigger: Trigger, budget_ms: float, now: float
+) -> CompletionRequest:
+    """`request` as the server runs it for a user who just arrived at the spot (no typing burst
+    to shrink the budget): Automatic answers by `now` + `budget_ms` (0: no deadline), Invoked
+    has no deadline. `now` is time.perf_counter(), taken right before the pipeline runs."""
+    automatic = trigger is Trigger.AUTOMATIC and budget_ms > 0
+    return replace(request, trigger=trigger, deadline=now + budget_ms / 1000 if automatic else None)
+
+
+def versus(result: dict, baseline: dict) -> dict[str, float]:
+    """Percentage points gained over `baseline` (negative: lost)."""
+    return {
+        "exact_match_points": 100 * (result["exact_match"] - baseline["exact_match"]),
+        "edit_similarity_points": 100 * (result["edit_similarity"] - baseline["edit_similarity"]),
+    }
+
+
+def format_summary(results: dict[str, dict], baseline: str) -> str:
+    """One line per run under the table: its gains over `baseline` and its latency."""
+    lines = []
+    for name, res in results.items():
+        latency = f"latency p50 {res['latency_ms_p50']:.0f} ms, p95 {res['latency_ms_p95']:.0f} ms"
+        if name == baseline:
+            lines.append(f"{name}: {latency}")
+            continue
+        d = versus(res, results[baseline])
+        lines.append(
+            f"{name}: exact match {d['exact_match_points']:+.1f} points, edit similarity "
+            f"{d['edit_similarity_points']:+.1f} points vs baseline; {latency}"
+        )
+    return "\n".join(lines)
