@@ -7,7 +7,7 @@
 Generated: VS Code `contributes.configuration.properties` (server settings only; the
 extension's own serverPath, pythonPath and trace.server are kept as they are), the Neovim
 `server_keys` table and its list in doc/smallcode.txt, the JetBrains (LSP4IJ) schemas, and the
-README's settings tables. tests/unit/test_settings_sources.py fails when any of them is stale.
+README's settings tables. tests/lsp/test_options_sources.py fails when any of them is stale.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 async def client(lsp_client: LanguageClient):
     # These tests judge what the model says, so its length must not depend on this machine's
     # speed: no answer deadline (with one, a cold first request on a slow CI machine was cut
-    # mid-expression). Deadlines: test_deadline.py, test_abort.py, the post-processing tests.
+    # mid-expression). Deadlines: test_deadline.py, engine/test_abort.py, the post-processing tests.
     lsp_client.init_result = await initialize(  # type: ignore[attr-defined]
         lsp_client, {"latencyBudgetMs": 0}
     )

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ARCHES
 
 from quantize.verify import SAMPLES, compare, hf_logits, llama_logits, open_llama
+from tests.quantize.tiny_models import ARCHES
 
 # Several sequences of real code tokens, plus one of raw ids spanning the vocabulary.
 RAW_SEQ = [5, 77, 150, 3, 200, 299, 42, 17, 250, 100, 9, 1]

@@ -10,14 +10,6 @@ from tests.reliability.rpc import RawServer
 FAST = {"maxTokens": 12, "invokedItems": 1}  # 4 tokens: a cut line is dropped
 
 
-@pytest.fixture(scope="session")
-def default_model() -> str:
-    """The embedded default model, assembled once into the user cache."""
-    from smallcode_lsp.default_model import default_model_path
-
-    return default_model_path()
-
-
 @pytest.fixture
 async def server(tmp_path: Path, default_model: str) -> AsyncIterator[RawServer]:
     """A real server with the real model, initialized and ready; closed after the test."""
