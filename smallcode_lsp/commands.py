@@ -155,6 +155,8 @@ def eval_command(
     for run in runs:
         completion = replace(settings.completion, context=run.full, shaping=run.full)
         plan = make_plan(replace(settings, completion=completion))
+        if not run.full:  # the naive baseline: the full prompt, however long it takes
+            plan = replace(plan, invoked_budget_ms=0)
 
         fired: list[str] = []
 

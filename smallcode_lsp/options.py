@@ -4,7 +4,7 @@ Grouped by what they govern: `ModelSettings` (what the engine loads), `Completio
 (what the user gets) and `BenchmarkSwitches` (A/B switches for benchmarks). Each field carries
 its external camelCase key, one-line description and bounds: `SETTINGS_SPEC`, built from them,
 is the single source of defaults. The CLI reads it, scripts/sync_editor_settings.py writes the
-editors' settings and the README table from it, and tests/unit/test_settings_sources.py checks
+editors' settings and the README table from it, and tests/lsp/test_options_sources.py checks
 that they agree.
 
 The wire format is flat: `{"maxTokens": 32, "nCtx": 2048, ...}`. A bad value is reported

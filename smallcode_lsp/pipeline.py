@@ -17,7 +17,7 @@ from smallcode_lsp.context.builder import ContextBuilder
 from smallcode_lsp.context.document import ParsedDocument
 from smallcode_lsp.context.shaping import Shape, SyntaxStopper, decide_shape
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.generate import generate
+from smallcode_lsp.engine.generate import generate, prefill
 from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.engine.prompt import PromptFormat, build_prompt
 from smallcode_lsp.engine.stops import StopRule, make_block_stop, stop_at_line_end
@@ -43,6 +43,12 @@ SUFFIX_SHARE = 4  # the suffix gets at most 1/4 of the prompt budget (llama-serv
 MAX_PROMPT_TOKENS = 2048  # prefill on 2 cores: ~500 tokens/s; more context costs a cold start
 RECENT_JUMP_LINES = 32
 PROTECTED_SHARE = 0.9  # background work keeps at least this share of the cached prompt
+# Smaller prompts for spots the cache has not seen: the largest whose uncached part the time
+# budget can pay for at the measured prompt speed is used, and the full one grown in the
+# background (prefetcher.py). Fixed sizes, so each keeps a stable window start (builder.py).
+PROMPT_TIERS = (1024, 512, 256)
+PROMPT_SHARE = 0.75  # of the time budget for the prompt; the rest decodes the answer
+INVOKED_BUDGET_MS = 2500  # an explicit request: the user waits, but not for a 2k-token prefill
 SHIFT_MIN_CHUNK = 16  # smallest cached chunk worth shifting into place (llama-server's
 # --cache-reuse N)
 
@@ -57,6 +63,8 @@ class ContextSources:
     _builder: ContextBuilder | None = None
     _builder_model: int = 0
     _recent_lines: dict[str, int] = field(default_factory=dict)
+    # uri -> the prompt size the last request there used (pipeline._sized_prompt tries it first)
+    prompt_limits: dict[str, int] = field(default_factory=dict)
 
     def use_index(self, index: WorkspaceIndex | None) -> None:
         if index is not self.index:
@@ -198,6 +206,8 @@ class CompletionPlan:
     parses: bool  # the steps read the parsed document
     notes_cursor: bool  # remember code around the cursor for later prompts
     params: GenerationParams
+    latency_budget_ms: int = 0  # Automatic requests: prompts sized to it (0: full prompts)
+    invoked_budget_ms: int = INVOKED_BUDGET_MS  # Invoked requests (0: full prompts)
     use_fim: bool = True
     security_lint: bool = False
     invoked_items: int = 3
@@ -230,6 +240,7 @@ def make_plan(settings: Settings) -> CompletionPlan:
             reuse=settings.bench.cache_reuse,
             shift_chunk=SHIFT_MIN_CHUNK if settings.bench.cache_shift else 0,
         ),
+        latency_budget_ms=features.latency_budget_ms,
         use_fim=features.use_fim,
         security_lint=features.security_lint,
         invoked_items=features.invoked_items,
@@ -278,6 +289,74 @@ def _parsed_for(request: CompletionRequest, parsed: ParsedDocument | None) -> Pa
     return ParsedDocument(doc.text, doc.language_id, doc.path)
 
 
+@dataclass(frozen=True)
+class _Prompt:
+    parts: PromptParts
+    heal: str
+    tokens: list[int]
+    limit: int  # the token budget it was built for
+
+
+def _build(
+    model: LoadedModel,
+    request: CompletionRequest,
+    plan: CompletionPlan,
+    sources: ContextSources,
+    parsed: ParsedDocument | None,
+    limit: int,
+) -> _Prompt:
+    suffix_budget = limit // SUFFIX_SHARE if model.fim.available and plan.use_fim else 0
+    parts = plan.parts(request, parsed, model, sources, limit - suffix_budget, suffix_budget)
+    parts, heal = heal_trailing_space(parts)
+    fmt = PromptFormat(fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=plan.use_fim)
+    return _Prompt(parts, heal, build_prompt(parts, fmt, model.blocks.tokenize), limit)
+
+
+def full_limit(model: LoadedModel, plan: CompletionPlan) -> int:
+    """Tokens of the full prompt: what the context holds besides the answer."""
+    return min(MAX_PROMPT_TOKENS, model.n_ctx - plan.params.max_tokens - 8)
+
+
+def _sized_prompt(
+    model: LoadedModel,
+    request: CompletionRequest,
+    plan: CompletionPlan,
+    sources: ContextSources,
+    parsed: ParsedDocument | None,
+) -> _Prompt:
+    """The largest prompt whose part not in the KV cache fits the request's time budget.
+
+    The budget is the configured one (not the typing cadence's share of a keystroke): prompt
+    work done for a keystroke is kept for the next (generate.py), so a cold spot is paid once.
+    """
+    full = full_limit(model, plan)
+    if request.trigger is Trigger.INVOKED:
+        budget_ms = plan.invoked_budget_ms
+    else:
+        budget_ms = plan.latency_budget_ms
+    prompt = _build(model, request, plan, sources, parsed, full)
+    if budget_ms <= 0:
+        return prompt
+    affordable = model.speed.prompt_tokens_within(budget_ms * PROMPT_SHARE)
+    uri = request.document.uri
+    smaller = [limit for limit in PROMPT_TIERS if limit < full]
+    last = sources.prompt_limits.get(uri)
+    if last in smaller:  # where the last request here ended: most likely again
+        smaller.remove(last)
+        smaller.insert(0, last)
+    smallest = prompt
+    for limit in smaller:
+        if len(prompt.tokens) - model.shared_prefix(prompt.tokens) <= affordable:
+            break
+        prompt = _build(model, request, plan, sources, parsed, limit)
+        smallest = min(smallest, prompt, key=lambda p: p.limit)
+    else:
+        if len(prompt.tokens) - model.shared_prefix(prompt.tokens) > affordable:
+            prompt = smallest  # nothing fits: the smallest costs least
+    sources.prompt_limits[uri] = prompt.limit
+    return prompt
+
+
 def run_completion(
     model: LoadedModel,
     request: CompletionRequest,
@@ -290,7 +369,7 @@ def run_completion(
 ) -> Completion:
     """Generate one completion for `request` (on the engine's thread).
 
-    With `protect_cache` (background prefetch), give up rather than replace most of the KV
+    With `protect_cache` (background prefetch), give up rather than replace most of a KV
     cache: a prompt whose front differs would make the user's next request decode it all again.
     """
     began = time.perf_counter()
@@ -298,17 +377,14 @@ def run_completion(
         parsed = _parsed_for(request, parsed)
     if shape is None:
         shape = plan.shape(request, parsed)
-    budget = min(MAX_PROMPT_TOKENS, model.n_ctx - plan.params.max_tokens - 8)
-    suffix_budget = budget // SUFFIX_SHARE if model.fim.available and plan.use_fim else 0
-    parts = plan.parts(request, parsed, model, sources, budget - suffix_budget, suffix_budget)
-    parts, heal = heal_trailing_space(parts)
-    fmt = PromptFormat(fim=model.fim, bos=model.bos, add_bos=model.add_bos, use_fim=plan.use_fim)
-    tokens = build_prompt(parts, fmt, model.blocks.tokenize)
+    prompt = _sized_prompt(model, request, plan, sources, parsed)
+    parts, heal, tokens = prompt.parts, prompt.heal, prompt.tokens
     prepare_ms = (time.perf_counter() - began) * 1000
-    if protect_cache and len(model.kv):
-        shared = model.kv.shared_prefix(tokens)
-        if shared < len(model.kv) * PROTECTED_SHARE:
-            log.info("prefetch skipped: it would replace %d cached tokens", len(model.kv) - shared)
+    if protect_cache:
+        cache = model.pick_cache(tokens)
+        shared = cache.shared_prefix(tokens)
+        if shared < len(cache) * PROTECTED_SHARE:
+            log.info("prefetch skipped: it would replace %d cached tokens", len(cache) - shared)
             return Completion("", GenerationStats(stop_reason=StopReason.CANCELLED))
     rules = plan.stop_rules(request, parsed, shape)
     rules = [healed_rule(rule, heal) for rule in rules] if heal else rules
@@ -316,9 +392,12 @@ def run_completion(
         plan.params,
         single_line=shape.single_line,
         deadline=request.deadline,  # set by the scheduler on Automatic requests only
+        background=protect_cache,
     )
     text, stats = generate(model, tokens, params, rules, cancel)
     stats.prepare_ms = prepare_ms
+    stats.prompt_limit = prompt.limit
+    stats.prompt_shrunk = prompt.limit < full_limit(model, plan)
     if stats.stop_reason is StopReason.CANCELLED and not (protect_cache and text.strip()):
         # A user request that was cancelled is stale; background work preempted part-way
         # keeps what it made (the start of the model's answer, for the type-ahead cache).
@@ -392,11 +471,33 @@ def run_alternatives(
     return unique or results[:1]
 
 
+def grow_prompt(
+    model: LoadedModel,
+    request: CompletionRequest,
+    plan: CompletionPlan,
+    cancel: CancelToken,
+    sources: ContextSources,
+) -> GenerationStats:
+    """Evaluate the full prompt for `request` into a cache, generating nothing: after an
+    answer from a smaller prompt, later requests at this spot get the whole context."""
+    parsed = _parsed_for(request, None) if plan.parses else None
+    prompt = _build(model, request, plan, sources, parsed, full_limit(model, plan))
+    stats = prefill(model, prompt.tokens, replace(plan.params, background=True), cancel)
+    log.info(
+        "grown prompt: %d tokens (%d evaluated), %s",
+        stats.prompt_tokens,
+        stats.prompt_tokens_evaluated,
+        stats.stop_reason.value,
+    )
+    return stats
+
+
 @dataclass(frozen=True)
 class CompletionJob:
     """One request's completions under one plan: the work the scheduler hands the engine.
 
-    `background` (prefetch): protect the cached prompt and keep preempted text.
+    `background` (prefetch): protect the cached prompt and keep preempted text. `grow`: only
+    evaluate the full prompt into a cache (background, no completions).
     """
 
     request: CompletionRequest
@@ -405,11 +506,15 @@ class CompletionJob:
     index: WorkspaceIndex | None = None
     parsed: ParsedDocument | None = None
     background: bool = False
+    grow: bool = False
     submitted: float = field(default_factory=time.perf_counter)
 
     def run(self, model: LoadedModel, cancel: CancelToken) -> list[Completion]:
         waited_ms = (time.perf_counter() - self.submitted) * 1000
         self.sources.use_index(self.index)
+        if self.grow:
+            grow_prompt(model, self.request, self.plan, cancel, self.sources)
+            return []
         results = run_alternatives(
             model, self.request, self.plan, cancel, self.sources, self.parsed, self.background
         )

@@ -1,5 +1,6 @@
-"""Answers without waiting for the model: type-ahead over suggestions already made, and
-prefetch of the suggestion the user will want next. Event loop only."""
+"""Answers without waiting for the model: type-ahead over suggestions already made, prefetch
+of the suggestion the user will want next, and the full prompt grown in the background after
+a cold spot was answered from a smaller one. Event loop only."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from smallcode_lsp.types import (
     Trigger,
 )
 
-# Builds the engine job for a prefetch: background work that gives up rather than replace
-# most of the cached prompt.
-PrefetchJobFactory = Callable[[CompletionRequest], EngineJob]
+# Build the engine jobs for background work: a prefetch (gives up rather than replace most of
+# a cached prompt) and a prompt grown to full size (evaluates it, generates nothing).
+JobFactory = Callable[[CompletionRequest], EngineJob]
 
 
 def cut_short(completion: Completion) -> bool:
@@ -54,16 +55,20 @@ class Prefetcher:
         self,
         scheduler: Scheduler,
         cadence: TypingCadence,
-        make_job: PrefetchJobFactory,
+        make_job: JobFactory,
+        make_grow_job: JobFactory,
         clock: Clock,
     ) -> None:
         self._scheduler = scheduler
         self._cadence = cadence
         self._make_job = make_job
+        self._make_grow_job = make_grow_job
         self._clock = clock
         self._typeahead: dict[str, TypeAheadCache] = {}
         self._prefetched_keys: dict[str, tuple[int, str, str]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._grow_timers: dict[str, asyncio.TimerHandle] = {}
+        self._growing: set[str] = set()  # documents with a grow job queued or running
         self.typeahead = True
         self.prefetch = True
         self.prefetched = 0  # background suggestions computed ahead of the user
@@ -106,11 +111,35 @@ class Prefetcher:
         loop = asyncio.get_running_loop()
         self._timers[uri] = loop.call_later(delay, self._prefetch, request, shown.text, finished)
 
+    def schedule_growth(self, request: CompletionRequest) -> None:
+        """The answer came from a prompt smaller than the full one (a cold spot): once the user
+        pauses, evaluate the full prompt in the background, so the requests that follow here
+        get the whole context without paying for it."""
+        uri = request.document.uri
+        if not self.prefetch or uri not in self._typeahead:
+            return
+        old = self._grow_timers.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        delay = self._cadence.pause_delay(uri, self._clock())
+        loop = asyncio.get_running_loop()
+        self._grow_timers[uri] = loop.call_later(delay, self._grow, request)
+
+    def _grow(self, request: CompletionRequest) -> None:
+        uri = request.document.uri
+        self._grow_timers.pop(uri, None)
+        if uri in self._growing or uri not in self._typeahead:
+            return
+        self._growing.add(uri)
+        future, _token = self._scheduler.run_background(self._make_grow_job(request))
+        future.add_done_callback(lambda _: self._growing.discard(uri))
+
     def cancel_timer(self, uri: str) -> None:
         """The user did not pause after all."""
-        timer = self._timers.pop(uri, None)
-        if timer is not None:
-            timer.cancel()
+        for timers in (self._timers, self._grow_timers):
+            timer = timers.pop(uri, None)
+            if timer is not None:
+                timer.cancel()
 
     def _prefetch(self, request: CompletionRequest, shown: str, finished: bool) -> None:
         """Compute the suggestion that follows `shown` once the user accepts it.
@@ -163,6 +192,7 @@ class Prefetcher:
         self._prefetched_keys.pop(uri, None)
 
     def close(self) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        for timers in (self._timers, self._grow_timers):
+            for timer in timers.values():
+                timer.cancel()
+            timers.clear()

@@ -85,7 +85,9 @@ class CompletionService:
         self._sources = ContextSources()  # handed to jobs: touched on the engine's thread only
         cadence = TypingCadence()
         self.scheduler = Scheduler(engine, cadence, clock)
-        self.prefetcher = Prefetcher(self.scheduler, cadence, self._prefetch_job, clock)
+        self.prefetcher = Prefetcher(
+            self.scheduler, cadence, self._prefetch_job, self._grow_job, clock
+        )
         self.prefetcher.configure(settings.completion.typeahead, settings.completion.prefetch)
         self._closed = False
 
@@ -156,15 +158,18 @@ class CompletionService:
         features = self.settings.completion
         return features.enable and language_id not in features.disabled_languages
 
-    def _job(self, request: CompletionRequest, background: bool = False) -> CompletionJob:
+    def _job(self, request: CompletionRequest) -> CompletionJob:
         doc = request.document
-        parsed = None if background else self.documents.snapshot(doc.uri, doc.text)
-        return CompletionJob(
-            request, self._plan, self._sources, self._index, parsed, background=background
-        )
+        parsed = self.documents.snapshot(doc.uri, doc.text)
+        return CompletionJob(request, self._plan, self._sources, self._index, parsed)
 
     def _prefetch_job(self, request: CompletionRequest) -> CompletionJob:
-        return self._job(request, background=True)
+        return CompletionJob(request, self._plan, self._sources, self._index, background=True)
+
+    def _grow_job(self, request: CompletionRequest) -> CompletionJob:
+        return CompletionJob(
+            request, self._plan, self._sources, self._index, background=True, grow=True
+        )
 
     async def complete(self, request: CompletionRequest) -> list[Completion]:
         """Completions for `request`; [] when cancelled, disabled or no model is loaded."""
@@ -199,6 +204,8 @@ class CompletionService:
         self.prefetcher.remember(request, shown)
         if shown:
             self.prefetcher.schedule(request, shown[0])
+        if results and results[0].stats.prompt_shrunk:
+            self.prefetcher.schedule_growth(request)
         return shown
 
     def _report(self, completion: Completion, latency_ms: float) -> None:

@@ -88,6 +88,7 @@ class GenerationParams:
     speculative: bool = True  # prompt-lookup drafts verified in batches (greedy only)
     reuse: bool = True  # keep the cached prefix of the prompt (off: benchmarks only)
     shift_chunk: int = 16  # smallest cached chunk shifted over deleted text (0: no shifting)
+    background: bool = False  # preemptible work: prompt chunks abort at once (none held)
 
 
 @dataclass
@@ -109,6 +110,8 @@ class GenerationStats:
     queue_ms: float = 0.0  # waiting for the engine (a cancelled job letting go, preemption)
     prepare_ms: float = 0.0  # context, prompt text and tokenization
     post_ms: float = 0.0  # post-processing filters
+    prompt_limit: int = 0  # the token budget the prompt was built for
+    prompt_shrunk: bool = False  # smaller than the full prompt (a cold spot): grow it later
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -127,6 +130,8 @@ class GenerationStats:
             "queueMs": round(self.queue_ms, 2),
             "prepareMs": round(self.prepare_ms, 2),
             "postMs": round(self.post_ms, 2),
+            "promptLimit": self.prompt_limit,
+            "promptShrunk": self.prompt_shrunk,
         }
 
 

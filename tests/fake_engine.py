@@ -21,6 +21,7 @@ from smallcode_lsp.types import Completion, CompletionRequest, GenerationStats, 
 class FakeJob:
     request: CompletionRequest
     background: bool = False
+    grow: bool = False
 
     def run(self, model: object, cancel: CancelToken) -> list[Completion]:
         raise AssertionError("the fake engine never runs jobs")

@@ -42,7 +42,9 @@ class ContextBuilder:
         self.recent = recent
         self.count = count_tokens  # the model's counter caches (engine/tokens.py)
         self._last_names: dict[str, list[str]] = {}
-        self._starts: dict[str, int] = {}  # uri -> last prefix window start (kept if it fits)
+        # (uri, budget) -> last prefix window start (kept while it fits): one per prompt size,
+        # since a spot can be served from a small prompt while a larger one grows.
+        self._starts: dict[tuple[str, int], int] = {}
         self._ratio = DEFAULT_RATIO  # measured tokens per char of recent windows
 
     def relative(self, path: str | None) -> str | None:
@@ -69,7 +71,8 @@ class ContextBuilder:
         share = budget_tokens - int(budget_tokens * SNIPPET_SHARE)
         guess = max(0, len(prefix) - int(share / self._ratio))
         start_guess = 0 if guess == 0 else prefix.find("\n", guess) + 1 or len(prefix)
-        last = self._starts.get(snap.uri)
+        key = (snap.uri, budget_tokens)
+        last = self._starts.get(key)
         if last is not None and last <= len(prefix) and (last == 0 or prefix[last - 1] == "\n"):
             start_guess = last  # the previous window start: stable while typing
         try:
@@ -81,7 +84,6 @@ class ContextBuilder:
             candidates = []
         prefix_guess = int((len(prefix) - start_guess) * self._ratio)
         chosen, used = self._pack(candidates, budget_tokens - min(prefix_guess, share))
-        key = snap.uri
         window, start, n = fit_prefix(
             prefix, budget_tokens - used, self.count, self._starts.get(key), self._ratio
         )
@@ -96,7 +98,7 @@ class ContextBuilder:
                 for s in chosen
                 if s.kind not in ("import", "scope") or s.kind in fewer
             ]
-        if len(self._starts) > 64:
+        if len(self._starts) > 256:
             self._starts.pop(next(iter(self._starts)))
         if len(window) > 256:
             self._ratio = max(0.05, n / len(window))

@@ -10,26 +10,34 @@ import llama_cpp
 from llama_cpp import _internals
 
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
+from smallcode_lsp.engine.kv_cache import KVCache
 from smallcode_lsp.engine.lookup import NgramIndex
 from smallcode_lsp.engine.model import LoadedModel
+from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.engine.stops import StopRule, first_cut
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
 
-# Prompt chunks are decoded this many tokens at a time so a cancel lands within one chunk
-# (~60-150 ms of prefill on 2 cores) instead of after the whole prompt, and keeps the chunks
-# done (the next request shares most of the prompt). Decoding, the last chunk included,
-# stops within a graph node instead (abort.py).
-PREFILL_CHUNK = 32
+# A user job's prompt is decoded in large batches (llama.cpp's throughput grows with the batch:
+# on 2 cores ~206 tokens/s at 32, ~280 at 512), and a cancel lets the batch in progress finish:
+# the newer keystroke's prompt shares everything but its last few tokens, so prefill work at a
+# cold spot accumulates over the keystrokes that interrupt it. Those last PREFILL_TAIL tokens
+# (the part a keystroke changes) are decoded apart and abort at once (abort.py).
+PREFILL_CHUNK = 256
+PREFILL_TAIL = 16
+# Background jobs yield to the user: their chunks abort at once, so they are small (a
+# preempted chunk is decoded again later).
+BACKGROUND_CHUNK = 64
 
 
 def evaluate_prompt(
     model: LoadedModel,
+    kv: KVCache,
     tokens: Sequence[int],
     cancel: CancelToken,
     stats: GenerationStats,
     params: GenerationParams,
 ) -> None:
-    """Make the KV cache hold `tokens`, decoding only what differs from what is cached.
+    """Make `kv` hold `tokens`, decoding only what differs from what is cached.
 
     Beyond the common prefix, cached chunks of at least `params.shift_chunk` tokens that
     reappear after deleted text are shifted into place instead of decoded again (0: off). On
@@ -39,25 +47,32 @@ def evaluate_prompt(
     if not tokens:
         raise ValueError("empty prompt")
     if params.reuse:
-        keep, stats.prompt_tokens_shifted = model.kv.reuse(tokens, params.shift_chunk)
+        keep, stats.prompt_tokens_shifted = kv.reuse(tokens, params.shift_chunk)
     else:
-        keep = model.kv.truncate(0)
+        keep = kv.truncate(0)
     stats.prompt_tokens = len(tokens)
     stats.prompt_tokens_reused = keep
     stats.prompt_tokens_evaluated = len(tokens) - keep
+    size = BACKGROUND_CHUNK if params.background else PREFILL_CHUNK
+    held_end = keep if params.background else len(tokens) - PREFILL_TAIL
     start = time.perf_counter()
     try:
-        for begin in range(keep, len(tokens), PREFILL_CHUNK):
+        begin = keep
+        while begin < len(tokens):
             cancel.raise_if_cancelled()
-            chunk = list(tokens[begin : begin + PREFILL_CHUNK])
+            end = min(len(tokens), begin + size)
+            if begin < held_end:
+                end = min(end, held_end)
+            chunk = list(tokens[begin:end])
             model.prompt_tokens_evaluated += len(chunk)
-            if begin + PREFILL_CHUNK < len(tokens):
-                # Not the last chunk: the next request most likely shares this part of the
-                # prompt, so a cancel lets it finish (<= one chunk) rather than throw it away.
+            chunk_began = time.perf_counter()
+            if end <= held_end:
                 with model.abort.held():
-                    _decode(model, chunk)
+                    _decode(model, kv, chunk)
             else:
-                _decode(model, chunk)
+                _decode(model, kv, chunk)
+            model.speed.record_prefill(len(chunk), (time.perf_counter() - chunk_began) * 1000)
+            begin = end
     finally:
         stats.prompt_ms = (time.perf_counter() - start) * 1000
 
@@ -65,14 +80,28 @@ def evaluate_prompt(
 DECODE_ABORTED = 2  # llama_decode: the abort callback fired; the batch was taken back out
 
 
-def _decode(model: LoadedModel, chunk: list[int], logits_all: bool = False) -> None:
-    """Decode `chunk` at the end of the KV cache (logits: last token's, or all).
+def _fill_batch(model: LoadedModel, kv: KVCache, chunk: list[int], logits_all: bool) -> None:
+    """`chunk` at the end of `kv`'s sequence (llama-cpp-python's set_batch knows seq 0 only)."""
+    batch = model.batch.batch
+    batch.n_tokens = len(chunk)
+    position = len(kv)
+    for i, token in enumerate(chunk):
+        batch.token[i] = token
+        batch.pos[i] = position + i
+        batch.seq_id[i][0] = kv.seq
+        batch.n_seq_id[i] = 1
+        batch.logits[i] = logits_all
+    batch.logits[len(chunk) - 1] = True
+
+
+def _decode(model: LoadedModel, kv: KVCache, chunk: list[int], logits_all: bool = False) -> None:
+    """Decode `chunk` at the end of `kv` (logits: last token's, or all).
 
     Raises Cancelled when the job's cancel aborted the decode part-way: the cache then holds
     what it held before this chunk.
     """
     while True:
-        model.batch.set_batch(chunk, n_past=len(model.kv), logits_all=logits_all)
+        _fill_batch(model, kv, chunk, logits_all)
         began = time.perf_counter()
         status = llama_cpp.llama_decode(model.context.ctx, model.batch.batch)
         model.llama_ms += (time.perf_counter() - began) * 1000
@@ -82,9 +111,9 @@ def _decode(model: LoadedModel, chunk: list[int], logits_all: bool = False) -> N
             raise Cancelled
     if status != 0:
         # A failed decode leaves the cache in an unknown state: forget it entirely.
-        model.kv.clear()
+        model.clear_cache()
         raise RuntimeError(f"llama_decode returned {status}")
-    model.kv.appended(chunk)
+    kv.appended(chunk)
 
 
 def _sample(model: LoadedModel, sampler: _internals.LlamaSampler, index: int) -> int:
@@ -111,15 +140,37 @@ def make_sampler(params: GenerationParams, seed: int = 0) -> _internals.LlamaSam
 MAX_DRAFT = 6  # draft tokens verified per step; measured batch cost: 4 tokens ~1.7x one
 DRAFT_TOKEN_COST = 0.2  # token-times each draft token adds to a decode step
 DRAFT_MIN_STEPS = 6  # no drafting when the deadline leaves fewer token-times than this
+# When the prompt alone used up a request's deadline (a cold spot), the answer still gets the
+# rest of its line, within this time from the first token (llama-server's t_max_predict_ms,
+# which counts from the first token for this reason): stopping at the first token would waste
+# the prefill just paid for on a one-word suggestion.
+LINE_AFTER_OVERRUN_MS = 1000
+
+
+def answer_deadline(
+    deadline: float | None, prompt_done: float, speed: SpeedMeter
+) -> tuple[float | None, bool]:
+    """When decoding must stop, judged once the prompt is in the cache at `prompt_done`;
+    True when the prompt overran `deadline` and the answer is the rest of its line instead."""
+    if deadline is None or speed.step_fits(deadline, prompt_done):
+        return deadline, False
+    return prompt_done + LINE_AFTER_OVERRUN_MS / 1000, True
 
 
 class _Emitter:
     """Turns accepted tokens into text and applies the stop rules."""
 
-    def __init__(self, model: LoadedModel, stop_rules: Sequence[StopRule], stats: GenerationStats):
+    def __init__(
+        self,
+        model: LoadedModel,
+        stop_rules: Sequence[StopRule],
+        stats: GenerationStats,
+        line_only: bool = False,
+    ) -> None:
         self.model = model
         self.stop_rules = stop_rules
         self.stats = stats
+        self.line_only = line_only  # stop at the end of the first line with text
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.text = ""
 
@@ -135,6 +186,13 @@ class _Emitter:
             self.text = self.text[:cut]
             self.stats.stop_reason = StopReason.STOP_RULE
             return True
+        if self.line_only:
+            body = len(self.text) - len(self.text.lstrip())
+            end = self.text.find("\n", body)
+            if self.text.strip() and end >= 0:
+                self.text = self.text[:end]
+                self.stats.stop_reason = StopReason.DEADLINE  # the model has more to say
+                return True
         return False
 
 
@@ -155,17 +213,42 @@ def generate(
     output is the same as plain greedy decoding, in fewer decode calls when code repeats.
     """
     stats = GenerationStats()
+    kv = model.pick_cache(prompt)
+    model.touch(kv)
+    model.make_room(kv, len(prompt) + params.max_tokens + MAX_DRAFT + 1)
     model.abort.arm(cancel)
     llama_before = model.llama_ms
     try:
-        return _generate(model, prompt, params, stop_rules, cancel, stats)
+        return _generate(model, kv, prompt, params, stop_rules, cancel, stats)
     finally:
         model.abort.disarm()
         stats.llama_ms = model.llama_ms - llama_before
 
 
+def prefill(
+    model: LoadedModel, prompt: Sequence[int], params: GenerationParams, cancel: CancelToken
+) -> GenerationStats:
+    """Evaluate `prompt` into a cache without generating: a larger prompt grown in the
+    background, for later requests at the same spot. A cancel keeps the chunks done."""
+    stats = GenerationStats(stop_reason=StopReason.MAX_TOKENS)
+    kv = model.pick_cache(prompt)
+    model.touch(kv)
+    model.make_room(kv, len(prompt) + params.max_tokens + MAX_DRAFT + 1)
+    model.abort.arm(cancel)
+    llama_before = model.llama_ms
+    try:
+        evaluate_prompt(model, kv, prompt, cancel, stats, params)
+    except Cancelled:
+        stats.stop_reason = StopReason.CANCELLED
+    finally:
+        model.abort.disarm()
+        stats.llama_ms = model.llama_ms - llama_before
+    return stats
+
+
 def _generate(
     model: LoadedModel,
+    kv: KVCache,
     prompt: Sequence[int],
     params: GenerationParams,
     stop_rules: Sequence[StopRule],
@@ -173,17 +256,19 @@ def _generate(
     stats: GenerationStats,
 ) -> tuple[str, GenerationStats]:
     try:
-        evaluate_prompt(model, prompt, cancel, stats, params)
+        evaluate_prompt(model, kv, prompt, cancel, stats, params)
     except Cancelled:
         stats.stop_reason = StopReason.CANCELLED
         return "", stats
+    deadline, overran = answer_deadline(params.deadline, time.perf_counter(), model.speed)
     sampler = make_sampler(params)
-    emitter = _Emitter(model, stop_rules, stats)
-    budget = max(0, min(params.max_tokens, model.n_ctx - len(model.kv) - MAX_DRAFT - 1))
+    emitter = _Emitter(model, stop_rules, stats, line_only=overran)
+    used = sum(len(cache) for cache in model.caches)
+    budget = max(0, min(params.max_tokens, model.n_ctx - used - MAX_DRAFT - 1))
     # A short answer under a deadline drafts nothing: a verify step costs more than a token
     # and is slower to abort (one big output node), and a few tokens rarely repeat the prompt.
-    short = params.deadline is not None and not model.speed.step_fits(
-        params.deadline, time.perf_counter(), DRAFT_MIN_STEPS
+    short = deadline is not None and not model.speed.step_fits(
+        deadline, time.perf_counter(), DRAFT_MIN_STEPS
     )
     drafting = params.speculative and params.temperature <= 0 and not short
     lookup = NgramIndex(list(prompt)) if drafting else None
@@ -204,19 +289,19 @@ def _generate(
             if lookup is not None:
                 lookup.append(token)
                 draft = lookup.draft(min(draft_limit, budget - stats.generated_tokens))
-            if params.deadline is not None and emitter.text.strip():
+            if deadline is not None and emitter.text.strip():
                 cost = 1 + DRAFT_TOKEN_COST * len(draft)
-                if not model.speed.step_fits(params.deadline, time.perf_counter(), cost):
+                if not model.speed.step_fits(deadline, time.perf_counter(), cost):
                     stats.stop_reason = StopReason.DEADLINE
                     break
             if not draft:
                 step_began = time.perf_counter()
-                _decode(model, [token])
+                _decode(model, kv, [token])
                 model.speed.record_step((time.perf_counter() - step_began) * 1000)
                 token = _sample(model, sampler, -1)
                 continue
             accepted_before = stats.draft_accepted
-            verified = _verify(model, sampler, token, draft, emitter, lookup, stats)
+            verified = _verify(model, kv, sampler, token, draft, emitter, lookup, stats)
             if verified is None:
                 break
             token = verified
@@ -239,6 +324,7 @@ def _generate(
 
 def _verify(
     model: LoadedModel,
+    kv: KVCache,
     sampler: _internals.LlamaSampler,
     token: int,
     draft: list[int],
@@ -251,8 +337,8 @@ def _verify(
     Returns the next token to emit (the first disagreement's greedy choice, or the token after
     a fully accepted draft), or None when a stop fired inside the draft.
     """
-    position = len(model.kv)
-    _decode(model, [token, *draft], logits_all=True)
+    position = len(kv)
+    _decode(model, kv, [token, *draft], logits_all=True)
     stats.draft_tokens += len(draft)
     accepted = 0
     next_token: int | None = None
@@ -270,7 +356,7 @@ def _verify(
     else:
         next_token = _sample(model, sampler, len(draft))
     keep = position + 1 + accepted
-    model.kv.truncate(keep)  # drop the rejected draft
+    kv.truncate(keep)  # drop the rejected draft
     if next_token is None:  # a stop fired on an accepted draft token
         return None
     return next_token

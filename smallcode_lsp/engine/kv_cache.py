@@ -1,9 +1,9 @@
-"""The KV cache of one llama.cpp context, and the tokens it holds.
+"""The KV cache of one sequence of a llama.cpp context, and the tokens it holds.
 
 llama.cpp keeps keys and values per position; Python must know which token sits at each
 position to reuse them for the next prompt. Every change to the C-side memory goes through
 this class, so the token list can never drift from what the cache holds (mlx-lm's KVCache
-keeps offset, trim and reuse together the same way). Sequence 0 only. Engine thread only.
+keeps offset, trim and reuse together the same way). Engine thread only.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 class KVCache:
-    """Tokens whose K/V sit in sequence 0 of `memory`, position i at index i."""
+    """Tokens whose K/V sit in sequence `seq` of `memory`, position i at index i."""
 
-    def __init__(self, memory: llama_cpp.llama_memory_t) -> None:
+    def __init__(self, memory: llama_cpp.llama_memory_t, seq: int = 0) -> None:
         self._memory = memory
+        self.seq = seq
         self._tokens: list[int] = []
+        self.last_used = 0  # the engine's use counter when a job last decoded here
 
     def __len__(self) -> int:
         return len(self._tokens)
@@ -49,14 +51,14 @@ class KVCache:
         could not cut the sequence there and the cache was cleared instead)."""
         if keep >= len(self._tokens):
             return len(self._tokens)
-        if not llama_cpp.llama_memory_seq_rm(self._memory, 0, keep, -1):
+        if not llama_cpp.llama_memory_seq_rm(self._memory, self.seq, keep, -1):
             self.clear()
             return 0
         del self._tokens[keep:]
         return keep
 
     def clear(self) -> None:
-        llama_cpp.llama_memory_clear(self._memory, True)
+        llama_cpp.llama_memory_seq_rm(self._memory, self.seq, -1, -1)
         self._tokens.clear()
 
     def reuse(self, tokens: Sequence[int], shift_chunk: int) -> tuple[int, int]:
@@ -94,9 +96,9 @@ class KVCache:
             ):
                 n_match += 1
             if n_match >= min_chunk:
-                llama_cpp.llama_memory_seq_rm(self._memory, 0, head_p, head_c)
+                llama_cpp.llama_memory_seq_rm(self._memory, self.seq, head_p, head_c)
                 llama_cpp.llama_memory_seq_add(
-                    self._memory, 0, head_c, head_c + n_match, head_p - head_c
+                    self._memory, self.seq, head_c, head_c + n_match, head_p - head_c
                 )
                 head_p += n_match
                 head_c += n_match
@@ -106,6 +108,6 @@ class KVCache:
                 head_c += 1
         if shifted:
             # Cells past n_past are still at their old positions: drop them.
-            llama_cpp.llama_memory_seq_rm(self._memory, 0, n_past, -1)
+            llama_cpp.llama_memory_seq_rm(self._memory, self.seq, n_past, -1)
             self._tokens[:] = tokens[:n_past]
         return n_past, shifted

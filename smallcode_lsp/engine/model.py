@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from smallcode_lsp.engine.tokens import BlockTokenizer
 log = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
+CACHE_SEQUENCES = (0, 1)  # llama.cpp sequence ids: one KVCache each
+WARM_UP_PROMPT = 128  # tokens decoded at load to measure prompt throughput
 
 
 class ModelLoadError(Exception):
@@ -178,6 +181,10 @@ class LoadedModel:
         ctx_params.n_threads = n_threads
         ctx_params.n_threads_batch = n_threads
         ctx_params.no_perf = True
+        # Two prompts stay cached side by side (kv_cache.py): the one answering the user and
+        # a larger one grown in the background; one buffer of n_ctx cells holds both.
+        ctx_params.n_seq_max = len(CACHE_SEQUENCES)
+        ctx_params.kv_unified = True
         # Full-size sliding-window cache (Gemma 3 and others): with the default small SWA cache,
         # cutting the cached sequence back to a shared prefix can need KV entries already evicted.
         ctx_params.swa_full = True
@@ -208,7 +215,9 @@ class LoadedModel:
         self.add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
         self.metadata = self.model.metadata()
         self.info = self._make_info(arch)
-        self.kv = KVCache(self.context.memory)
+        self.caches = tuple(KVCache(self.context.memory, seq) for seq in CACHE_SEQUENCES)
+        self.kv = self.caches[0]  # where single-prompt callers (warm-up, tests) work
+        self._uses = 0
         self.speed = SpeedMeter()
         self.llama_ms = 0.0  # time spent inside llama_decode and the sampler, all jobs
         self.prompt_tokens_evaluated = 0  # prompt tokens decoded, all jobs (cancelled too)
@@ -217,15 +226,59 @@ class LoadedModel:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Decode one token and forget it: pages the mmapped weights in and builds the
-        one-token graph now, not on the user's first keystroke."""
+        """Decode one token, then a prompt-sized batch, and forget them: pages the mmapped
+        weights in, builds both graphs and measures prompt throughput now, not on the user's
+        first keystroke (prompts are sized from it)."""
         token = self.bos if self.bos is not None else 0
         began = time.perf_counter()
         self.batch.set_batch([token], n_past=0, logits_all=False)
         status = llama_cpp.llama_decode(self.context.ctx, self.batch.batch)
-        self.kv.clear()
         took_ms = (time.perf_counter() - began) * 1000
-        log.info("warm-up decode: %.0f ms (status %d)", took_ms, status)
+        sample = min(WARM_UP_PROMPT, self.n_batch, self.n_ctx - 1)
+        began = time.perf_counter()
+        self.batch.set_batch([token] * sample, n_past=1, logits_all=False)
+        if llama_cpp.llama_decode(self.context.ctx, self.batch.batch) == 0:
+            self.speed.prefill_tokens_per_s = sample / (time.perf_counter() - began)
+        self.kv.clear()
+        log.info(
+            "warm-up decode: %.0f ms (status %d); prompt %.0f tokens/s",
+            took_ms,
+            status,
+            self.speed.prefill_tokens_per_s,
+        )
+
+    # -- the KV caches -------------------------------------------------------------------------
+
+    def pick_cache(self, tokens: Sequence[int]) -> KVCache:
+        """The cache to evaluate `tokens` in: the one holding most of it, else the one used
+        least recently (its prompt is the one worth less)."""
+        shared = [cache.shared_prefix(tokens) for cache in self.caches]
+        best = max(range(len(self.caches)), key=lambda i: (shared[i], -self.caches[i].last_used))
+        return self.caches[best]
+
+    def touch(self, cache: KVCache) -> None:
+        """`cache` is being used now (the least recently used one is evicted first)."""
+        self._uses += 1
+        cache.last_used = self._uses
+
+    def shared_prefix(self, tokens: Sequence[int]) -> int:
+        """The most leading `tokens` any cache holds."""
+        return max(cache.shared_prefix(tokens) for cache in self.caches)
+
+    def make_room(self, cache: KVCache, total: int) -> None:
+        """Let `cache` grow to `total` tokens: the other caches give back cells (from their
+        ends) when all would not fit in the context together."""
+        for other in self.caches:
+            if other is cache:
+                continue
+            spare = self.n_ctx - total - sum(len(c) for c in self.caches if c not in (cache, other))
+            if spare < len(other):
+                other.truncate(max(0, spare))
+
+    def clear_cache(self) -> None:
+        """Forget every cached prompt."""
+        for cache in self.caches:
+            cache.clear()
 
     def _make_info(self, arch: str) -> ModelInfo:
         meta = self.metadata

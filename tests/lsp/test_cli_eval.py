@@ -22,8 +22,9 @@ def test_eval_prints_both_modes(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "| prefix/suffix only | all | 3 |" in proc.stdout
-    assert "| context + shaping | all | 3 |" in proc.stdout
+    assert "| baseline (prefix" in proc.stdout and ", no deadline) | all | 3 |" in proc.stdout
+    assert "| context + shaping, automatic, cold | all | 3 |" in proc.stdout
+    assert "| context + shaping, invoked, cold | all | 3 |" in proc.stdout
     results = json.loads(out.read_text())
     for run in results.values():
         assert run["tasks"] == 3

@@ -45,7 +45,13 @@ def make(clock: Clock | None = None) -> tuple[Prefetcher, FakeEngine, TypingCade
     cadence = TypingCadence()
     clock = clock or Clock()
     scheduler = Scheduler(engine, cadence, clock)
-    prefetcher = Prefetcher(scheduler, cadence, lambda req: FakeJob(req, background=True), clock)
+    prefetcher = Prefetcher(
+        scheduler,
+        cadence,
+        lambda req: FakeJob(req, background=True),
+        lambda req: FakeJob(req, background=True, grow=True),
+        clock,
+    )
     return prefetcher, engine, cadence
 
 
@@ -187,3 +193,40 @@ def test_next_line_lead_follows_the_editor_indent() -> None:
     assert next_line_lead("    if x:", "\n") == "\n        "
     assert next_line_lead("\tif (x) {", "") == "\n\t\t"
     assert next_line_lead("    f(x", ")\n") == ""  # text follows on the line
+
+
+async def test_after_a_cold_answer_the_full_prompt_grows_once_per_document() -> None:
+    prefetcher, engine, _ = make()
+    request = at(BEFORE)
+    prefetcher.remember(request, [answer("x = 1")])
+    prefetcher.schedule_growth(request)
+    prefetcher.schedule_growth(request)  # rescheduled, not doubled
+    await asyncio.sleep(0.01)
+    (call,) = engine.background_calls
+    assert call.job.grow and call.job.request is request
+    prefetcher.schedule_growth(at(BEFORE + "x"))
+    await asyncio.sleep(0.01)
+    assert len(engine.background_calls) == 1  # one grow job in flight per document
+    call.future.set_result([])
+    await settle()
+    prefetcher.schedule_growth(at(BEFORE + "x"))
+    await asyncio.sleep(0.01)
+    assert len(engine.background_calls) == 2
+
+
+async def test_growth_waits_for_a_pause_and_a_key_cancels_it() -> None:
+    clock = Clock()
+    prefetcher, engine, cadence = make(clock)
+    for i in range(6):
+        clock.now = i * 0.02
+        cadence.note(URI, clock.now)
+    request = at(BEFORE)
+    prefetcher.remember(request, [answer("x = 1")])
+    prefetcher.schedule_growth(request)
+    prefetcher.cancel_timer(URI)
+    await asyncio.sleep(0.05)
+    assert not engine.calls
+    prefetcher.configure(typeahead=True, prefetch=False)  # background work off
+    prefetcher.schedule_growth(request)
+    await asyncio.sleep(0.05)
+    assert not engine.calls
