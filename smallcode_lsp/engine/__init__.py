@@ -1,0 +1,13 @@
+"""The engine: runs a model for completion jobs, behind the `Engine` interface (base.py).
+
+Threads and ownership. An engine owns every mutable object its thread writes: for the
+in-process engine (local.py) that is the loaded model and its KV caches (kv_cache.py), speed
+meter (speed.py), abort switch (abort.py) and job queue (worker.py), all touched on the one
+engine thread only, except two that are built to be shared: a `CancelToken` (cancel.py; set
+from any thread, read by the engine) and the abort switch's flag (tripped from any thread under
+its lock, polled by llama.cpp in C). What crosses to and from the event loop is a job going in
+and a `concurrent.futures.Future` coming out, plus an immutable `EngineStatus` snapshot read
+under the engine's lock. Nothing above the engine (service, scheduler, prefetcher) is written
+from the engine's thread: tests/lsp/test_service_thread_ownership.py checks both sides with the
+real model.
+"""
