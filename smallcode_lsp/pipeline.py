@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, replace
 from smallcode_lsp.context.builder import ContextBuilder
 from smallcode_lsp.context.document import ParsedDocument
 from smallcode_lsp.context.shaping import Shape, SyntaxStopper, decide_shape
+from smallcode_lsp.engine.base import CompletionModel
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.generate import generate, prefill
-from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.engine.prompt import PromptFormat, build_prompt
 from smallcode_lsp.engine.stops import StopRule, make_block_stop, stop_at_line_end
 from smallcode_lsp.options import Settings
@@ -85,7 +84,7 @@ class ContextSources:
             self._recent_lines[doc.uri] = line
             self.recent.add_around(doc.path, doc.text, request.offset)
 
-    def builder_for(self, model: LoadedModel) -> ContextBuilder:
+    def builder_for(self, model: CompletionModel) -> ContextBuilder:
         """One builder per loaded model: it counts in that model's tokens and keeps state."""
         if self._builder is None or self._builder_model != id(model):
             self._builder = ContextBuilder(self.index, self.recent, model.blocks.count)
@@ -97,7 +96,8 @@ class ContextSources:
 
 ShapeStep = Callable[[CompletionRequest, ParsedDocument | None], Shape]
 PartsStep = Callable[
-    [CompletionRequest, ParsedDocument | None, LoadedModel, ContextSources, int, int], PromptParts
+    [CompletionRequest, ParsedDocument | None, CompletionModel, ContextSources, int, int],
+    PromptParts,
 ]
 StopStep = Callable[[CompletionRequest, ParsedDocument | None, Shape], list[StopRule]]
 FinishStep = Callable[[str, CompletionRequest, ParsedDocument | None, Shape, bool], str]
@@ -150,7 +150,7 @@ def basic_postprocess(
 def window_parts(
     request: CompletionRequest,
     _parsed: ParsedDocument | None,
-    model: LoadedModel,
+    model: CompletionModel,
     _sources: ContextSources,
     budget: int,
     suffix_budget: int,
@@ -169,7 +169,7 @@ def window_parts(
 def context_parts(
     request: CompletionRequest,
     parsed: ParsedDocument | None,
-    model: LoadedModel,
+    model: CompletionModel,
     sources: ContextSources,
     budget: int,
     suffix_budget: int,
@@ -298,7 +298,7 @@ class _Prompt:
 
 
 def _build(
-    model: LoadedModel,
+    model: CompletionModel,
     request: CompletionRequest,
     plan: CompletionPlan,
     sources: ContextSources,
@@ -312,13 +312,13 @@ def _build(
     return _Prompt(parts, heal, build_prompt(parts, fmt, model.blocks.tokenize), limit)
 
 
-def full_limit(model: LoadedModel, plan: CompletionPlan) -> int:
+def full_limit(model: CompletionModel, plan: CompletionPlan) -> int:
     """Tokens of the full prompt: what the context holds besides the answer."""
     return min(MAX_PROMPT_TOKENS, model.n_ctx - plan.params.max_tokens - 8)
 
 
 def _sized_prompt(
-    model: LoadedModel,
+    model: CompletionModel,
     request: CompletionRequest,
     plan: CompletionPlan,
     sources: ContextSources,
@@ -358,7 +358,7 @@ def _sized_prompt(
 
 
 def run_completion(
-    model: LoadedModel,
+    model: CompletionModel,
     request: CompletionRequest,
     plan: CompletionPlan,
     cancel: CancelToken,
@@ -394,7 +394,7 @@ def run_completion(
         deadline=request.deadline,  # set by the scheduler on Automatic requests only
         background=protect_cache,
     )
-    text, stats = generate(model, tokens, params, rules, cancel)
+    text, stats = model.generate(tokens, params, rules, cancel)
     stats.prepare_ms = prepare_ms
     stats.prompt_limit = prompt.limit
     stats.prompt_shrunk = prompt.limit < full_limit(model, plan)
@@ -442,7 +442,7 @@ def other_shape(shape: Shape) -> Shape:
 
 
 def run_alternatives(
-    model: LoadedModel,
+    model: CompletionModel,
     request: CompletionRequest,
     plan: CompletionPlan,
     cancel: CancelToken,
@@ -472,7 +472,7 @@ def run_alternatives(
 
 
 def grow_prompt(
-    model: LoadedModel,
+    model: CompletionModel,
     request: CompletionRequest,
     plan: CompletionPlan,
     cancel: CancelToken,
@@ -482,7 +482,7 @@ def grow_prompt(
     answer from a smaller prompt, later requests at this spot get the whole context."""
     parsed = _parsed_for(request, None) if plan.parses else None
     prompt = _build(model, request, plan, sources, parsed, full_limit(model, plan))
-    stats = prefill(model, prompt.tokens, replace(plan.params, background=True), cancel)
+    stats = model.prefill(prompt.tokens, replace(plan.params, background=True), cancel)
     log.info(
         "grown prompt: %d tokens (%d evaluated), %s",
         stats.prompt_tokens,
@@ -509,7 +509,7 @@ class CompletionJob:
     grow: bool = False
     submitted: float = field(default_factory=time.perf_counter)
 
-    def run(self, model: LoadedModel, cancel: CancelToken) -> list[Completion]:
+    def run(self, model: CompletionModel, cancel: CancelToken) -> list[Completion]:
         waited_ms = (time.perf_counter() - self.submitted) * 1000
         self.sources.use_index(self.index)
         if self.grow:

@@ -22,11 +22,14 @@ import llama_cpp
 from llama_cpp import _internals
 
 from smallcode_lsp.engine.abort import AbortSwitch, abort_expected
+from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.gguf_header import GGUFHeaderError, diagnose, read_scalars
 from smallcode_lsp.engine.kv_cache import KVCache
 from smallcode_lsp.engine.moe import cpu_expert_overrides
 from smallcode_lsp.engine.speed import SpeedMeter
+from smallcode_lsp.engine.stops import StopRule
 from smallcode_lsp.engine.tokens import BlockTokenizer
+from smallcode_lsp.types import GenerationParams, GenerationStats
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +282,26 @@ class LoadedModel:
         """Forget every cached prompt."""
         for cache in self.caches:
             cache.clear()
+
+    # -- generation: engine/generate.py on this model (the pipeline's `CompletionModel`) ------
+
+    def generate(
+        self,
+        prompt: Sequence[int],
+        params: GenerationParams,
+        stop_rules: Sequence[StopRule],
+        cancel: CancelToken,
+    ) -> tuple[str, GenerationStats]:
+        from smallcode_lsp.engine import generate as decoding  # it imports this module
+
+        return decoding.generate(self, prompt, params, stop_rules, cancel)
+
+    def prefill(
+        self, prompt: Sequence[int], params: GenerationParams, cancel: CancelToken
+    ) -> GenerationStats:
+        from smallcode_lsp.engine import generate as decoding
+
+        return decoding.prefill(self, prompt, params, cancel)
 
     def _make_info(self, arch: str) -> ModelInfo:
         meta = self.metadata
