@@ -28,6 +28,8 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     _setting_arg(parser, "--gpu-layers", "nGpuLayers")
     _setting_arg(parser, "--experts-used", "expertsUsed")
     _setting_arg(parser, "--cpu-moe", "cpuMoe")
+    _setting_arg(parser, "--engine-url", "engineUrl")
+    _setting_arg(parser, "--engine-kind", "engineKind")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -38,6 +40,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         n_gpu_layers=args.gpu_layers,
         experts_used=args.experts_used,
         cpu_moe=args.cpu_moe,
+        engine_url=args.engine_url,
+        engine_kind=args.engine_kind,
     )
     completion = CompletionSettings(
         max_tokens=getattr(args, "max_tokens", setting_spec("maxTokens").default),

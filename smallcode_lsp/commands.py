@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from smallcode_lsp.engine.cancel import CancelToken
+from smallcode_lsp.engine.http import EngineError
 from smallcode_lsp.engine.model import LoadedModel, ModelLoadError
+from smallcode_lsp.engine.remote import RemoteModel, client_key, connect
 from smallcode_lsp.languages import language_id_for_path
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import ContextSources, make_plan, run_alternatives
@@ -45,6 +48,17 @@ def _load(settings: Settings, command: str) -> LoadedModel | None:
         return None
 
 
+def _connect(settings: Settings, command: str) -> RemoteModel | None:
+    """The remote engine's model (`engineUrl`), or None after telling the user why not."""
+    remote = settings.model.remote_options(client_key([os.getcwd()]))
+    assert remote is not None
+    try:
+        return connect(remote)
+    except EngineError as exc:
+        print(f"smallcode-lsp {command}: {exc}", file=sys.stderr)
+        return None
+
+
 def complete_command(location: str, settings: Settings, invoked: bool = False) -> int:
     try:
         path, line, column = parse_location(location)
@@ -53,7 +67,8 @@ def complete_command(location: str, settings: Settings, invoked: bool = False) -
     except (OSError, ValueError) as exc:
         print(f"smallcode-lsp complete: {exc}", file=sys.stderr)
         return 2
-    model = _load(settings, "complete")
+    remote = settings.model.engine_url
+    model = _connect(settings, "complete") if remote else _load(settings, "complete")
     if model is None:
         return 1
     document = DocumentSnapshot(
@@ -83,13 +98,25 @@ def complete_command(location: str, settings: Settings, invoked: bool = False) -
 
 
 def model_command(settings: Settings, as_json: bool = False) -> int:
-    model = _load(settings, "model")
+    remote = settings.model.engine_url
+    model = _connect(settings, "model") if remote else _load(settings, "model")
     if model is None:
         return 1
     info = model.info
+    engine: dict[str, object] = {"kind": "local"}
+    if isinstance(model, RemoteModel):
+        facts = model.facts
+        engine = {
+            "kind": "remote",
+            "api": "llama-server",
+            "url": remote,
+            "slots": facts.total_slots,
+            "slotContext": facts.n_ctx,
+            "ourSlot": model.slot_id,
+        }
     model.close()
     if as_json:
-        print(json.dumps(info.as_dict(), indent=2))
+        print(json.dumps({**info.as_dict(), "engine": engine}, indent=2))
         return 0
     experts = (
         f"yes: {info.expert_count} experts, {info.expert_used_count} active per token"
@@ -108,6 +135,15 @@ def model_command(settings: Settings, as_json: bool = False) -> int:
         ("fill-in-the-middle", "yes" if info.has_fim else "no (prefix-only prompts)"),
         ("mixture of experts", experts),
     ]
+    if engine["kind"] == "remote":
+        rows = [
+            ("engine", f"llama-server at {remote}"),
+            ("model (remote path)", info.path),
+            ("slots", f"{engine['slots']} of {engine['slotContext']} tokens each"),
+            ("slot used", str(engine["ourSlot"])),
+            *rows[1:],
+        ]
+        rows = [row for row in rows if row[0] not in ("architecture", "mixture of experts")]
     for key, value in rows:
         print(f"{key:>20}: {value}")
     return 0
@@ -139,6 +175,9 @@ def eval_command(
     from smallcode_lsp.pipeline import CompletionPlan, run_completion
     from smallcode_lsp.workspace.index import WorkspaceIndex
 
+    if settings.model.engine_url:
+        print("smallcode-lsp eval: runs the in-process model only (for now)", file=sys.stderr)
+        return 2
     tasks = build_tasks(root, limit, seed)
     if not tasks:
         print(f"smallcode-lsp eval: no tasks found under {root}", file=sys.stderr)

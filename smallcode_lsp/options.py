@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from smallcode_lsp.engine.model import LoadOptions
+from smallcode_lsp.engine.remote import RemoteOptions
 
 Kind = Literal["string", "integer", "number", "boolean", "array"]
 Group = Literal["model", "completion", "bench"]
@@ -41,7 +42,7 @@ def setting(
 
 @dataclass(frozen=True, kw_only=True)
 class ModelSettings:
-    """What the engine loads: changing any of these reloads the model."""
+    """What the engine loads, and where it runs: changing any of these reloads the model."""
 
     path: str | None = setting(
         None, "path of a GGUF file", key="model", shown="embedded Gemma-3-270M"
@@ -67,6 +68,42 @@ class ModelSettings:
         "(-1: all), like llama.cpp's `--n-cpu-moe`",
         bounds=(-1, 10_000),
     )
+    engine_url: str | None = setting(
+        None,
+        "a shared inference engine's http(s) URL, e.g. http://gpu-box:8080 (empty: the model "
+        "runs in this process, the settings above apply)",
+        shown="empty (in-process)",
+    )
+    engine_kind: str | None = setting(
+        None,
+        "the engine's API: llama-server (`openai`, any OpenAI-compatible /v1/completions, "
+        "is not implemented yet)",
+        shown="llama-server",
+    )
+    engine_api_key_env: str | None = setting(
+        None,
+        "the name of the environment variable holding the engine's API key (sent as a Bearer "
+        "token; the key itself is never read from settings, logged or shown)",
+        shown="empty (no key)",
+    )
+    engine_timeout_ms: int = setting(
+        10_000,
+        "the longest any call to the engine may take (connect, tokenize, a whole answer); "
+        "past it the request is answered empty and the status says the engine is unreachable",
+        bounds=(100, 600_000),
+    )
+
+    def remote_options(self, client: str = "") -> RemoteOptions | None:
+        """The remote engine's settings (None: in-process); `client` picks its slot."""
+        if not self.engine_url:
+            return None
+        return RemoteOptions(
+            url=self.engine_url,
+            kind=self.engine_kind or "llama-server",
+            api_key_env=self.engine_api_key_env,
+            timeout_ms=self.engine_timeout_ms,
+            client=client,
+        )
 
     def load_options(self) -> LoadOptions:
         """The engine's load parameters (everything here but the path)."""

@@ -44,6 +44,10 @@ class Scheduler:
         budget_ms = self._cadence.budget_ms(uri, budget_ms)
         return replace(request, deadline=received + budget_ms / 1000)
 
+    def use_engine(self, engine: Engine) -> None:
+        """Run later jobs on `engine` (the settings chose another one)."""
+        self._engine = engine
+
     def cancel_document(self, uri: str) -> None:
         """The document changed, or a newer request came: what runs for it is stale now."""
         token = self._running.pop(uri, None)

@@ -28,7 +28,7 @@ from smallcode_lsp.engine.local import LocalEngine
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.options import Settings, merge_settings
 from smallcode_lsp.protocol import FrameLimitedReader, SmallcodeProtocol
-from smallcode_lsp.service import CompletionService
+from smallcode_lsp.service import CompletionService, make_engine
 from smallcode_lsp.types import Trigger
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,14 @@ class SmallcodeServer(LanguageServer):
             protocol_cls=SmallcodeProtocol,  # answers every request, even malformed ones
         )
         # The service exists from the start; `initialize` applies the client's settings and
-        # starts loading the model.
+        # starts loading the model (on a remote engine when `engineUrl` is set).
         self.service = CompletionService(
             settings or Settings(),
             engine or LocalEngine(),
             on_status=self.status_changed,
             on_stats=self.completion_stats,
+            choose_engine=None if engine else make_engine,
+            on_error=self.show_error,
         )
         self.item_ids = itertools.count(1)
         self.initial_load: asyncio.Future[ModelInfo] | None = None
@@ -102,9 +104,11 @@ class SmallcodeServer(LanguageServer):
             message = f"{info.name} ({info.architecture}) ready"
         except ModelLoadError as exc:
             message = f"model failed to load: {exc}"
-            self.show_error(
-                f"SmallCode: {message}. Completions are off until the model setting is fixed."
-            )
+            if self.service.engine.status().kind == "remote":
+                then = "Trying again on the next request."
+            else:
+                then = "Completions are off until the model setting is fixed."
+            self.show_error(f"SmallCode: {message}. {then}")
         if progress:
             self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=message))
 
@@ -138,8 +142,8 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
         if isinstance(options, dict) and isinstance(options.get("smallcode"), dict):
             options = options["smallcode"]
         ls.service.update_settings(_apply_settings(ls, options))
+        ls.service.start_index(workspace_roots(params))  # the roots also pick a remote slot
         ls.initial_load = ls.service.load_model()
-        ls.service.start_index(workspace_roots(params))
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: SmallcodeServer, _params: lsp.InitializedParams) -> None:

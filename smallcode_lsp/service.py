@@ -18,7 +18,9 @@ from smallcode_lsp.cadence import TypingCadence
 from smallcode_lsp.default_model import default_model_path
 from smallcode_lsp.documents import DocumentStore, TextEdit
 from smallcode_lsp.engine.base import Engine
+from smallcode_lsp.engine.local import LocalEngine
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
+from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions, client_key
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import CompletionJob, CompletionPlan, ContextSources, make_plan
 from smallcode_lsp.prefetcher import Prefetcher
@@ -63,6 +65,11 @@ def resolve_model_path(setting: str | None) -> str:
     return default_model_path()
 
 
+def make_engine(remote: RemoteOptions | None) -> Engine:
+    """The in-process engine, or a remote one when `engineUrl` is set."""
+    return RemoteEngine(remote) if remote is not None else LocalEngine()
+
+
 class CompletionService:
     def __init__(
         self,
@@ -71,9 +78,17 @@ class CompletionService:
         on_status: Callable[[], None] | None = None,
         on_stats: Callable[[dict[str, object]], None] | None = None,
         clock: Clock = time.perf_counter,
+        choose_engine: Callable[[RemoteOptions | None], Engine] | None = None,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
+        """`choose_engine`: replace `engine` at load when the settings ask for another
+        (in-process or remote); without it the given engine is kept (tests)."""
         self.settings = settings
         self.engine = engine
+        self._choose_engine = choose_engine
+        self._remote: RemoteOptions | None = None  # what `engine` was made for
+        self._roots: list[str] = []
+        self._on_error = on_error or (lambda message: None)
         self._plan: CompletionPlan = make_plan(settings)
         self._on_status = on_status or (lambda: None)
         self._on_stats = on_stats or (lambda stats: None)
@@ -97,6 +112,7 @@ class CompletionService:
         """Start (re)loading the model for the current settings; the future carries the result
         (resolved on the event loop, after the status is updated)."""
         self._set_state("loading")
+        self._use_chosen_engine()
         path = self.settings.model.path
         future = asyncio.wrap_future(
             self.engine.load(lambda: resolve_model_path(path), self.settings.model.load_options())
@@ -113,6 +129,37 @@ class CompletionService:
             self._set_state("error")
         elif error is None:
             self.status.model, self.status.error = future.result(), None
+            self._set_state("ready" if self.settings.completion.enable else "disabled")
+
+    def _use_chosen_engine(self) -> None:
+        """In-process or remote, as the settings say now (nothing runs: a load is starting)."""
+        if self._choose_engine is None:
+            return
+        wanted = self.settings.model.remote_options(client_key(self._roots))
+        if wanted == self._remote:
+            return
+        self.scheduler.close()  # cancels what still runs on the old engine
+        self.engine.close()
+        self.engine = self._choose_engine(wanted)
+        self.scheduler.use_engine(self.engine)
+        self._remote = wanted
+
+    def _follow_engine(self) -> None:
+        """A remote engine fails and recovers between loads: the status follows it."""
+        engine = self.engine.status()
+        if engine.loading:
+            return
+        if engine.error is not None:
+            new = engine.error != self.status.error
+            self.status.error = engine.error
+            if new:
+                self._on_error(f"SmallCode: {engine.error}")
+            if self.status.state != "error":
+                self._set_state("error")
+            elif new:
+                self._on_status()
+        elif self.status.state == "error" and engine.model is not None:
+            self.status.model, self.status.error = engine.model, None
             self._set_state("ready" if self.settings.completion.enable else "disabled")
 
     def update_settings(self, settings: Settings) -> bool:
@@ -147,6 +194,7 @@ class CompletionService:
 
     def start_index(self, roots: list[str]) -> None:
         """Index the workspace roots in the background (symbols for cross-file context)."""
+        self._roots = list(roots)  # also who we are to a remote engine (its slot)
         if not roots or not self.settings.completion.workspace_index or self._index is not None:
             return
         self._index = WorkspaceIndex(roots)
@@ -193,6 +241,7 @@ class CompletionService:
         finally:
             if not self.scheduler.busy and self.status.state == "generating":
                 self._set_state("ready")
+            self._follow_engine()
         if results is None:
             return []
         latency_ms = (self._clock() - received) * 1000
@@ -237,6 +286,8 @@ class CompletionService:
             "cancelToIdleMs": [round(ms, 2) for ms in engine.cancel_to_idle_ms],
             "prefetched": self.prefetcher.prefetched,
             "engineIdle": engine.idle,
+            "engine": engine.kind,  # local | remote
+            "engineUrl": engine.url,
             # Every prompt token decoded since the model loaded (background work included).
             "promptTokensEvaluated": engine.prompt_tokens_evaluated,
             "acceptance": self.acceptance.as_dict(),

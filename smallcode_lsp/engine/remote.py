@@ -254,6 +254,24 @@ class RemoteModel:
         self.client.close()
 
 
+def connect(options: RemoteOptions) -> RemoteModel:
+    """A connection to the engine and what it serves now; raises EngineError."""
+    if options.kind != "llama-server":
+        raise EngineError(f"engineKind {options.kind!r} is not implemented yet (use llama-server)")
+    key = os.environ.get(options.api_key_env) if options.api_key_env else None
+    try:
+        client = HttpClient(Endpoint(options.url, key or None, options.timeout_ms / 1000))
+    except ValueError as exc:
+        raise EngineError(str(exc)) from exc
+    try:
+        facts = read_facts(client)
+    except EngineError:
+        client.close()
+        raise
+    slot = slot_for(options.client, facts.total_slots)
+    return RemoteModel(client, facts, slot, options.timeout_ms)
+
+
 class RemoteEngine:
     """The `Engine` over a llama-server. Its worker owns the connection and the model; the
     status fields it updates are read under a lock, as a snapshot."""
@@ -291,20 +309,8 @@ class RemoteEngine:
     def _connect(self) -> RemoteModel:
         """On the worker: a fresh connection and what the server serves now."""
         options = self.options
-        if options.kind != "llama-server":
-            raise EngineError(
-                f"engineKind {options.kind!r} is not implemented yet (use 'llama-server')"
-            )
-        key = os.environ.get(options.api_key_env) if options.api_key_env else None
-        client = HttpClient(Endpoint(options.url, key or None, options.timeout_ms / 1000))
-        try:
-            facts = read_facts(client)
-        except EngineError:
-            client.close()
-            raise
-        model = RemoteModel(
-            client, facts, slot_for(options.client, facts.total_slots), options.timeout_ms
-        )
+        model = connect(options)
+        facts = model.facts
         self._model = model
         self._retry_at = 0.0
         with self._lock:

@@ -1,0 +1,80 @@
+"""The remote engine's settings and flags: engineUrl picks the engine; the key stays a name."""
+
+from __future__ import annotations
+
+from smallcode_lsp.cli import _settings, build_parser
+from smallcode_lsp.engine.base import EngineStatus
+from smallcode_lsp.engine.local import LocalEngine
+from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions
+from smallcode_lsp.options import ModelSettings, Settings, merge_settings
+from smallcode_lsp.service import CompletionService, make_engine
+from tests.fake_engine import FakeEngine
+
+
+def test_no_engine_url_means_in_process() -> None:
+    assert ModelSettings().remote_options("me") is None
+
+
+def test_engine_settings_from_the_client() -> None:
+    payload = {
+        "engineUrl": "http://gpu-box:8080",
+        "engineApiKeyEnv": "TEAM_ENGINE_KEY",
+        "engineTimeoutMs": 2500,
+    }
+    settings, problems = merge_settings(Settings(), payload)
+    assert problems == []
+    assert settings.model.remote_options("me") == RemoteOptions(
+        url="http://gpu-box:8080",
+        kind="llama-server",
+        api_key_env="TEAM_ENGINE_KEY",
+        timeout_ms=2500,
+        client="me",
+    )
+    assert Settings().reload_needed(settings)  # another engine: load again
+
+
+def test_engine_flags() -> None:
+    args = build_parser().parse_args(
+        ["serve", "--engine-url", "http://127.0.0.1:9", "--engine-kind", "openai"]
+    )
+    model = _settings(args).model
+    assert (model.engine_url, model.engine_kind) == ("http://127.0.0.1:9", "openai")
+
+
+def test_make_engine_picks_local_or_remote() -> None:
+    local = make_engine(None)
+    remote = make_engine(RemoteOptions("http://127.0.0.1:9"))
+    try:
+        assert isinstance(local, LocalEngine)
+        assert isinstance(remote, RemoteEngine)
+        status = remote.status()
+        assert (status.kind, status.url) == ("remote", "http://127.0.0.1:9")
+    finally:
+        local.close()
+        remote.close()
+
+
+class FailingEngine(FakeEngine):
+    """A fake engine whose status reports a remote fault."""
+
+    error: str | None = None
+
+    def status(self) -> EngineStatus:
+        return EngineStatus(error=self.error, kind="remote", url="http://x")
+
+
+def test_service_follows_the_engine_status_and_tells_the_user_once() -> None:
+    engine = FailingEngine()
+    messages: list[str] = []
+    service = CompletionService(Settings(), engine, on_error=messages.append)
+    service.status.state = "ready"
+    engine.error = "engine unreachable at http://x: refused"
+    service._follow_engine()
+    service._follow_engine()
+    assert service.status.state == "error"
+    assert messages == ["SmallCode: engine unreachable at http://x: refused"]
+    assert service.status_dict()["engine"] == "remote"
+    engine.error = None
+    service.status.model = None
+    service._follow_engine()  # no model known yet: stays in error
+    assert service.status.state == "error"
