@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import codecs
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import llama_cpp
 from llama_cpp import _internals
@@ -213,13 +214,27 @@ def generate(
     output is the same as plain greedy decoding, in fewer decode calls when code repeats.
     """
     stats = GenerationStats()
+    with _job_cache(model, prompt, params, cancel, stats) as kv:
+        return _generate(model, kv, prompt, params, stop_rules, cancel, stats)
+
+
+@contextmanager
+def _job_cache(
+    model: LoadedModel,
+    prompt: Sequence[int],
+    params: GenerationParams,
+    cancel: CancelToken,
+    stats: GenerationStats,
+) -> Iterator[KVCache]:
+    """The cache a job works in (room made for its prompt and answer), with `cancel` armed
+    to abort llama_decode and the job's llama.cpp time counted into `stats`."""
     kv = model.pick_cache(prompt)
     model.touch(kv)
     model.make_room(kv, len(prompt) + params.max_tokens + MAX_DRAFT + 1)
     model.abort.arm(cancel)
     llama_before = model.llama_ms
     try:
-        return _generate(model, kv, prompt, params, stop_rules, cancel, stats)
+        yield kv
     finally:
         model.abort.disarm()
         stats.llama_ms = model.llama_ms - llama_before
@@ -231,18 +246,11 @@ def prefill(
     """Evaluate `prompt` into a cache without generating: a larger prompt grown in the
     background, for later requests at the same spot. A cancel keeps the chunks done."""
     stats = GenerationStats(stop_reason=StopReason.MAX_TOKENS)
-    kv = model.pick_cache(prompt)
-    model.touch(kv)
-    model.make_room(kv, len(prompt) + params.max_tokens + MAX_DRAFT + 1)
-    model.abort.arm(cancel)
-    llama_before = model.llama_ms
-    try:
-        evaluate_prompt(model, kv, prompt, cancel, stats, params)
-    except Cancelled:
-        stats.stop_reason = StopReason.CANCELLED
-    finally:
-        model.abort.disarm()
-        stats.llama_ms = model.llama_ms - llama_before
+    with _job_cache(model, prompt, params, cancel, stats) as kv:
+        try:
+            evaluate_prompt(model, kv, prompt, cancel, stats, params)
+        except Cancelled:
+            stats.stop_reason = StopReason.CANCELLED
     return stats
 
 

@@ -55,6 +55,13 @@ def make(clock: Clock | None = None) -> tuple[Prefetcher, FakeEngine, TypingCade
     return prefetcher, engine, cadence
 
 
+def typing_burst(clock: Clock, cadence: TypingCadence) -> None:
+    """Six keys 20 ms apart: a pause shows 30 ms after the last."""
+    for i in range(6):
+        clock.now = i * 0.02
+        cadence.note(URI, clock.now)
+
+
 async def settle() -> None:
     for _ in range(3):
         await asyncio.sleep(0)
@@ -147,9 +154,7 @@ async def test_preempted_prefetch_keeps_what_it_made() -> None:
 async def test_in_a_burst_prefetch_waits_for_a_pause_and_a_key_cancels_it() -> None:
     clock = Clock()
     prefetcher, engine, cadence = make(clock)
-    for i in range(6):
-        clock.now = i * 0.02
-        cadence.note(URI, clock.now)
+    typing_burst(clock, cadence)
     request, shown = at(BEFORE), answer("x = 1")
     prefetcher.remember(request, [shown])
     prefetcher.schedule(request, shown)
@@ -217,9 +222,7 @@ async def test_after_a_cold_answer_the_full_prompt_grows_once_per_document() -> 
 async def test_growth_waits_for_a_pause_and_a_key_cancels_it() -> None:
     clock = Clock()
     prefetcher, engine, cadence = make(clock)
-    for i in range(6):
-        clock.now = i * 0.02
-        cadence.note(URI, clock.now)
+    typing_burst(clock, cadence)
     request = at(BEFORE)
     prefetcher.remember(request, [answer("x = 1")])
     prefetcher.schedule_growth(request)
