@@ -18,7 +18,17 @@ deleted and typed back. Printed per configuration:
   from receiving the request to answering it: waiting for the engine, context, tokenizing,
   post-processing, Python).
 
-    .venv/bin/python benchmarks/latency.py [--keys N] [--cps 8] [--json OUT]
+`--scenario cold-big` (issue 12): a fresh server with no warm-up, big real files of several
+languages (benchmarks/big_real_files.py), each line at a new spot (the file changes every
+line: didOpen the first time, then one didChange cutting the line to its indentation), typed
+at 8 chars/s as above. Same columns (those that do not apply print "-") plus the first
+suggestion at a new spot p50/p95 (a line's first key to its first non-empty suggestion, even
+one landing after later keys) and the lines that never got one. In the same run, the same
+typing through a llama.vim-style client of llama-server (benchmarks/llama_server.py: same GGUF,
+same threads, -c 4096, cache_prompt, no cancels), and a ratio row ours / reference.
+
+    .venv/bin/python benchmarks/latency.py [--scenario typing|cold-big|all] [--keys N] [--cps 8]
+        [--lines N] [--threads 2] [--no-reference] [--prefill] [--json OUT]
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import statistics
 import sys
 import time
@@ -40,6 +51,10 @@ from pytest_lsp import ClientServerConfig
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import prefill  # noqa: E402
+from benchmarks.big_real_files import Spot  # noqa: E402
+from benchmarks.big_real_files import spots as big_spots  # noqa: E402
+from benchmarks.llama_server import LlamaVimClient, start_server  # noqa: E402
 from tests.e2e.lsp_session import (  # noqa: E402
     SERVER_COMMAND,
     cancel_request,
@@ -91,6 +106,7 @@ class Keystroke:
     answered: float | None = None
     items: int = 0
     cancelled: bool = False
+    zero_work: bool = False  # reference: shown from the client's cache, no request
 
 
 @dataclass
@@ -101,6 +117,7 @@ class Run:
     cancel_to_idle: list[float] = field(default_factory=list)
     after_accept: list[tuple[float, bool]] = field(default_factory=list)  # (ms, from cache)
     evaluated_while_typing: int = 0  # prompt tokens the engine decoded during the typing
+    lines: list[list[Keystroke]] = field(default_factory=list)  # cold-big: keys per line
 
 
 def retype_plan(path: Path, line_text: str, keys: int) -> tuple[str, int, int, str]:
@@ -133,22 +150,8 @@ async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
         await wait_idle(client)
         evaluated_before = (await status(client))["promptTokensEvaluated"]
         run.stats.clear()
-        pending: tuple[str, asyncio.Future, Keystroke] | None = None
-        for version, ch in enumerate(typed, start=2):
-            if pending is not None and not pending[1].done():
-                cancel_request(client, pending[0])
-                pending[2].cancelled = True
-            key = Keystroke(sent=time.perf_counter())
-            insert_text(client, uri, version, line, column, ch)
-            column += 1
-            msg_id, future = send_inline_request(client, uri, line, column)
-            future.add_done_callback(lambda f, key=key: _answered(f, key))
-            run.keys.append(key)
-            pending = (msg_id, future, key)
-            await asyncio.sleep(max(0.0, key.sent + interval - time.perf_counter()))
-            run.peak_rss = max(run.peak_rss, server.memory_info().rss)
-        if pending is not None:
-            await asyncio.gather(pending[1], return_exceptions=True)
+        await type_along(client, run, server, uri, 2, line, column, typed, interval)
+        column += len(typed)
         await wait_idle(client)
         evaluated = (await status(client))["promptTokensEvaluated"] - evaluated_before
         run.evaluated_while_typing += evaluated
@@ -166,6 +169,41 @@ async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
     await client.shutdown_session()
     await client.stop()
     return run
+
+
+async def type_along(
+    client: Any,
+    run: Run,
+    server: psutil.Process,
+    uri: str,
+    first_version: int,
+    line: int,
+    column: int,
+    typed: str,
+    interval: float,
+) -> list[Keystroke]:
+    """Type `typed` at (line, column), document versions from `first_version` on: a didChange and an
+    Automatic request per key, `$/cancelRequest` for a request still running at the next key.
+    Returns once the last key's request is answered."""
+    keys: list[Keystroke] = []
+    pending: tuple[str, asyncio.Future, Keystroke] | None = None
+    for version, ch in enumerate(typed, start=first_version):
+        if pending is not None and not pending[1].done():
+            cancel_request(client, pending[0])
+            pending[2].cancelled = True
+        key = Keystroke(sent=time.perf_counter())
+        insert_text(client, uri, version, line, column, ch)
+        column += 1
+        msg_id, future = send_inline_request(client, uri, line, column)
+        future.add_done_callback(lambda f, key=key: _answered(f, key))
+        keys.append(key)
+        pending = (msg_id, future, key)
+        await asyncio.sleep(max(0.0, key.sent + interval - time.perf_counter()))
+        run.peak_rss = max(run.peak_rss, server.memory_info().rss)
+    if pending is not None:
+        await asyncio.gather(pending[1], return_exceptions=True)
+    run.keys.extend(keys)
+    return keys
 
 
 PROBE_DELAYS_S = (0.03, 0.07, 0.12, 0.18, 0.25, 0.33, 0.42, 0.52)
@@ -308,26 +346,244 @@ COLUMNS = [
 ]
 
 
+# Cold spots in big real files (issue 12): a fresh server, no warm-up, a new spot every line.
+
+SPOT_COLUMNS = [
+    ("first_at_spot_p50_ms", "first at new spot p50 ms"),
+    ("first_at_spot_p95_ms", "first at new spot p95 ms"),
+    ("lines_without", "lines with none"),
+]
+REFERENCE_CTX = 4096
+
+
+def delete_range(client: Any, uri: str, version: int, line: int, start: int, end: int) -> None:
+    """One didChange removing characters start..end of `line`."""
+    span = lsp.Range(
+        start=lsp.Position(line=line, character=start), end=lsp.Position(line=line, character=end)
+    )
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[lsp.TextDocumentContentChangePartial(range=span, text="")],
+        )
+    )
+
+
+async def replay_cold(spots: list[Spot], cps: float, threads: int) -> Run:
+    """Our server, fresh: per spot, open its file if not yet open (the file changes every
+    line), cut the line to its indentation (one didChange) and type it back."""
+    client = await ClientServerConfig(server_command=SERVER_COMMAND).start()
+    run = Run()
+    client.feature("smallcode/completionStats")(lambda params: run.stats.append(_plain(params)))
+    await initialize(client, {"debug": True, "nThreads": threads})
+    await wait_for_state(client, "ready")
+    server = psutil.Process(client._server.pid)  # type: ignore[union-attr]
+    versions: dict[str, int] = {}
+    for spot in spots:
+        uri = spot.path.as_uri()
+        if uri not in versions:
+            open_document(client, uri, spot.path.read_text(), spot.language)
+            versions[uri] = 1
+        versions[uri] += 1
+        delete_range(client, uri, versions[uri], spot.line, spot.indent, len(spot.text))
+        line = await type_along(
+            client, run, server, uri, versions[uri] + 1, spot.line, spot.indent, spot.typed, 1 / cps
+        )
+        versions[uri] += len(spot.typed)
+        run.lines.append(line)
+    final = await status(client)
+    run.evaluated_while_typing = final["promptTokensEvaluated"]  # all of it: nothing warmed
+    run.cancel_to_idle = final["cancelToIdleMs"]
+    await client.shutdown_session()
+    await client.stop()
+    return run
+
+
+async def replay_reference(
+    spots: list[Spot], cps: float, threads: int
+) -> tuple[Run, LlamaVimClient]:
+    """The same typing through a llama.vim-style client of llama-server (same GGUF, threads)."""
+    server = await asyncio.to_thread(start_server, None, threads, REFERENCE_CTX)
+    process = psutil.Process(server.process.pid)
+    run = Run()
+    typing: list[Keystroke] = []
+
+    def on_show(at: float, from_cache: bool) -> None:
+        """A hint on screen: it belongs to the key the cursor is at."""
+        if typing and typing[-1].answered is None:
+            typing[-1].answered, typing[-1].items, typing[-1].zero_work = at, 1, from_cache
+
+    client = LlamaVimClient(server.port, on_show)
+    documents: dict[Path, list[str]] = {}
+    try:
+        for spot in spots:
+            lines = documents.setdefault(spot.path, spot.path.read_text().split("\n"))
+            lines[spot.line] = spot.text[: spot.indent]
+            typing = []
+            for column, ch in enumerate(spot.typed, start=spot.indent):
+                key = Keystroke(sent=time.perf_counter())
+                typing.append(key)
+                lines[spot.line] = lines[spot.line][:column] + ch + lines[spot.line][column:]
+                client.cursor_moved(lines, spot.line, column + 1)
+                await asyncio.sleep(max(0.0, key.sent + 1 / cps - time.perf_counter()))
+                run.peak_rss = max(run.peak_rss, process.memory_info().rss)
+            # As for ours: wait for the line's last key to be answered (or nothing left to do).
+            deadline = time.perf_counter() + 60
+            while client.busy() and typing[-1].answered is None and time.perf_counter() < deadline:
+                await asyncio.sleep(0.01)
+            run.keys.extend(typing)
+            run.lines.append(typing)
+        deadline = time.perf_counter() + 60
+        while client.busy() and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        await asyncio.to_thread(server.stop)
+    return run, client
+
+
+def spot_columns(run: Run) -> dict[str, Any]:
+    """First suggestion at each new spot: from a line's first key to its first non-empty
+    suggestion (even one that lands after later keys); lines that never get one."""
+    per_line: list[float | None] = []
+    for keys in run.lines:
+        shown = [k.answered for k in keys if k.items and k.answered is not None]
+        per_line.append(round((min(shown) - keys[0].sent) * 1000, 1) if shown else None)
+    firsts = [ms for ms in per_line if ms is not None]
+    missing = len(per_line) - len(firsts)
+    return {
+        "first_at_spot_p50_ms": round(pct(firsts, 50), 1),
+        "first_at_spot_p95_ms": round(pct(firsts, 95), 1),
+        "lines_without": f"{missing}/{len(per_line)}",
+        "lines_without_count": missing,
+        "first_at_spot_ms": per_line,  # per line, None: never
+    }
+
+
+def summarize_reference(name: str, run: Run, client: LlamaVimClient, interval: float) -> dict:
+    """The reference's row: llama-server's own timings stand in for the engine stats."""
+    shown = [k for k in run.keys if k.items and k.answered is not None]
+    latencies = [(k.answered - k.sent) * 1000 for k in shown]  # type: ignore[operator]
+    timings = client.responses
+    generated = sum(r.get("timings/predicted_n", 0) for r in timings)
+    generate_ms = sum(r.get("timings/predicted_ms", 0.0) for r in timings)
+    raw = [r.get("timings/prompt_ms", 0.0) + r.get("timings/predicted_ms", 0.0) for r in timings]
+    row: dict[str, Any] = {key: "-" for key, _ in COLUMNS}
+    row |= {
+        "config": name,
+        "keystrokes": len(run.keys),
+        "requests": len(timings),
+        "errors": client.errors[:5],
+        "timings": [{k: v for k, v in r.items() if k.startswith("timings/")} for r in timings],
+        "on_screen_before_next_key": round(
+            sum(1 for ms in latencies if ms <= interval * 1000) / len(run.keys), 3
+        ),
+        "p50_ms": round(pct(latencies, 50), 1),
+        "p95_ms": round(pct(latencies, 95), 1),
+        "p99_ms": round(pct(latencies, 99), 1),
+        "evaluated_tokens_per_keystroke": round(
+            sum(r.get("timings/prompt_n", 0) for r in timings) / len(run.keys), 2
+        ),
+        "zero_work_share": round(sum(1 for k in shown if k.zero_work) / len(run.keys), 3),
+        "tokens_per_s": round(generated / (generate_ms / 1000), 1) if generate_ms else 0.0,
+        "ms_per_token": round(generate_ms / generated, 1) if generated else 0.0,
+        "raw_p50_ms": round(pct(raw, 50), 1),
+        "peak_rss_mb": round(run.peak_rss / 2**20, 1),
+    }
+    return row | spot_columns(run)
+
+
+def ratio_row(ours: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
+    """ours / reference for every column both rows have a number in."""
+    row: dict[str, Any] = {"config": "ratio ours / reference"}
+    for key, _ in COLUMNS[1:] + SPOT_COLUMNS:
+        a, b = ours.get(key), reference.get(key)
+        if key == "lines_without":
+            a, b = ours["lines_without_count"], reference["lines_without_count"]
+        numbers = isinstance(a, int | float) and isinstance(b, int | float)
+        if numbers and b and not math.isnan(a) and not math.isnan(b):  # type: ignore[arg-type]
+            row[key] = round(a / b, 3)  # type: ignore[operator]
+        else:
+            row[key] = "-"
+    return row
+
+
+def cold_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    chosen = big_spots()[: args.lines]
+    for spot in chosen:
+        print(f"  {spot.path.name}:{spot.line + 1}: {spot.typed!r}", file=sys.stderr)
+    interval = 1.0 / args.cps
+    run = asyncio.run(replay_cold(chosen, args.cps, args.threads))
+    ours = summarize("cold big files: SmallCode", run, interval) | spot_columns(run)
+    ours |= {"after_accept_p50_ms": "-", "after_accept_ready": "-"}
+    rows = [ours]
+    print("  cold big files: done", file=sys.stderr)
+    if args.reference:
+        run, client = asyncio.run(replay_reference(chosen, args.cps, args.threads))
+        reference = summarize_reference("cold big files: llama.vim-style", run, client, interval)
+        rows += [reference, ratio_row(ours, reference)]
+        print("  llama.vim-style reference: done", file=sys.stderr)
+    lines = [
+        {"file": str(s.path), "line": s.line + 1, "language": s.language, "typed": s.typed}
+        for s in chosen
+    ]
+    return [row | {"lines": lines} for row in rows]
+
+
+def cell(value: Any) -> str:
+    return "-" if isinstance(value, float) and math.isnan(value) else str(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--keys", type=int, default=24, help="characters typed per file")
+    parser.add_argument(
+        "--scenario", choices=("typing", "cold-big", "all"), default="typing",
+        help="typing: warm small files, each feature on/off; cold-big: fresh server, big real "
+        "files, a new spot every line, beside a llama.vim-style llama-server reference",
+    )  # fmt: skip
+    parser.add_argument("--keys", type=int, default=24, help="typing: characters typed per file")
     parser.add_argument("--cps", type=float, default=8.0, help="typing speed, chars per second")
-    parser.add_argument("--only", nargs="*", help="configurations to run (default: all)")
+    parser.add_argument("--only", nargs="*", help="typing: configurations to run (default: all)")
+    parser.add_argument("--lines", type=int, help="cold-big: lines to retype (default: all)")
+    parser.add_argument("--threads", type=int, default=2, help="cold-big: threads of both servers")
+    parser.add_argument(
+        "--no-reference", dest="reference", action="store_false",
+        help="cold-big: skip the llama.vim-style reference",
+    )  # fmt: skip
+    parser.add_argument(
+        "--prefill", action="store_true",
+        help="also print prefill tokens/s, ours against llama-bench (benchmarks/prefill.py)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     rows = []
-    for name, config in CONFIGS.items():
-        if args.only and name not in args.only:
-            continue
-        run = asyncio.run(replay(config, args.keys, args.cps))
-        rows.append(summarize(name, run, 1.0 / args.cps))
-        print(f"  {name}: done", file=sys.stderr)
-    files = ", ".join(f"{p.name} ({lang})" for p, lang, _ in sessions())
-    print(f"typing replay at {args.cps:g} chars/s, {args.keys} keys in each of {files}")
-    print("| " + " | ".join(title for _, title in COLUMNS) + " |")
-    print("|" + "---|" * len(COLUMNS))
+    if args.scenario in ("typing", "all"):
+        for name, config in CONFIGS.items():
+            if args.only and name not in args.only:
+                continue
+            run = asyncio.run(replay(config, args.keys, args.cps))
+            rows.append(summarize(name, run, 1.0 / args.cps))
+            print(f"  {name}: done", file=sys.stderr)
+        files = ", ".join(f"{p.name} ({lang})" for p, lang, _ in sessions())
+        print(f"typing replay at {args.cps:g} chars/s, {args.keys} keys in each of {files}")
+    columns = COLUMNS
+    if args.scenario in ("cold-big", "all"):
+        cold = cold_rows(args)
+        lines = cold[0]["lines"]
+        files = ", ".join(sorted({f"{Path(x['file']).name} ({x['language']})" for x in lines}))
+        print(
+            f"cold big files at {args.cps:g} chars/s, {len(lines)} lines, a new spot each (files "
+            f"alternate), fresh servers, {args.threads} threads: {files}"
+        )
+        rows += cold
+        columns = COLUMNS + SPOT_COLUMNS
+    print("| " + " | ".join(title for _, title in columns) + " |")
+    print("|" + "---|" * len(columns))
     for row in rows:
-        print("| " + " | ".join(str(row[key]) for key, _ in COLUMNS) + " |")
+        print("| " + " | ".join(cell(row.get(key, "-")) for key, _ in columns) + " |")
+    if args.prefill:
+        result = prefill.measure(args.threads, reps=prefill.REPS, spots=prefill.SPOTS)
+        prefill.print_table(result)
+        rows.append({"config": "prefill", **result})
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
