@@ -158,9 +158,13 @@ class CompletionService:
                 self._set_state("error")
             elif new:
                 self._on_status()
-        elif self.status.state == "error" and engine.model is not None:
+        elif self.status.error is not None and engine.model is not None:  # recovered
             self.status.model, self.status.error = engine.model, None
-            self._set_state("ready" if self.settings.completion.enable else "disabled")
+            state = "ready" if self.settings.completion.enable else "disabled"
+            if self.status.state != state:
+                self._set_state(state)
+            else:
+                self._on_status()
 
     def update_settings(self, settings: Settings) -> bool:
         """Apply new settings; returns True when the model must be reloaded."""

@@ -141,8 +141,8 @@ class HttpClient:
                     yield event
                 if time.monotonic() - began > self.endpoint.timeout_s:
                     raise Unreachable(
-                        f"engine at {self.url} too slow: no end of answer in "
-                        f"{self.endpoint.timeout_s:.0f} s"
+                        f"engine unreachable at {self.url}: no end of answer in "
+                        f"{self.endpoint.timeout_s:g} s"
                     )
         finally:
             release()
@@ -209,7 +209,9 @@ class HttpClient:
                 f"the engine at {self.url} refused the API key (HTTP {response.status})"
             )
         if response.status == 503:
-            raise Unreachable(f"engine at {self.url} not ready (HTTP 503: {text[:120]})")
+            raise Unreachable(
+                f"engine unreachable at {self.url}: not ready (HTTP 503: {text[:120]})"
+            )
         raise BadResponse(f"engine at {self.url}: HTTP {response.status} for {path}: {text[:200]}")
 
     def _json(
@@ -258,7 +260,7 @@ class HttpClient:
             return Cancelled()
         if isinstance(exc, TimeoutError | socket.timeout):
             return Unreachable(
-                f"engine unreachable at {self.url}: no answer in {self.endpoint.timeout_s:.0f} s"
+                f"engine unreachable at {self.url}: no answer in {self.endpoint.timeout_s:g} s"
             )
         reason = str(exc) or type(exc).__name__
         return Unreachable(f"engine unreachable at {self.url}: {reason}")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from smallcode_lsp.engine.base import EngineJob, EngineStatus, EngineUnavailable
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
 from smallcode_lsp.engine.generate import answer_deadline
-from smallcode_lsp.engine.http import AuthRefused, Endpoint, EngineError, HttpClient
+from smallcode_lsp.engine.http import AuthRefused, Endpoint, EngineError, HttpClient, Unreachable
 from smallcode_lsp.engine.llama_server import (
     ServerFacts,
     Timings,
@@ -198,6 +198,8 @@ class RemoteModel:
                 ):
                     stats.stop_reason = StopReason.DEADLINE
                     break
+            else:  # no stop event and no reason of ours to stop: the server went away
+                raise Unreachable(f"engine unreachable at {self.client.url}: closed mid-answer")
         except Cancelled:
             stats.stop_reason = StopReason.CANCELLED
         ended = time.perf_counter()

@@ -8,7 +8,7 @@ from smallcode_lsp.engine.local import LocalEngine
 from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions
 from smallcode_lsp.options import ModelSettings, Settings, merge_settings
 from smallcode_lsp.service import CompletionService, make_engine
-from tests.fake_engine import FakeEngine
+from tests.fake_engine import FakeEngine, model_info
 
 
 def test_no_engine_url_means_in_process() -> None:
@@ -75,6 +75,18 @@ def test_service_follows_the_engine_status_and_tells_the_user_once() -> None:
     assert messages == ["SmallCode: engine unreachable at http://x: refused"]
     assert service.status_dict()["engine"] == "remote"
     engine.error = None
-    service.status.model = None
     service._follow_engine()  # no model known yet: stays in error
     assert service.status.state == "error"
+
+
+class RecoveredEngine(FakeEngine):
+    def status(self) -> EngineStatus:
+        return EngineStatus(model=model_info(), kind="remote", url="http://x")
+
+
+def test_service_clears_the_error_when_the_engine_is_back() -> None:
+    service = CompletionService(Settings(), RecoveredEngine())
+    service.status.state, service.status.error = "ready", "engine unreachable at http://x"
+    service._follow_engine()
+    assert (service.status.state, service.status.error) == ("ready", None)
+    assert service.status.model == model_info()

@@ -1,0 +1,207 @@
+"""The remote engine end to end: the real `smallcode-lsp` over stdio against a real llama-server
+(tests/e2e/llama_server.py) with the default model: completions, a cancel that frees the
+server's slot, an API key required and honoured, and a server killed mid-request then back.
+
+RawServer (tests/reliability/rpc.py) drives the LSP side: each test needs its own environment
+(the key's variable) and the server's stderr (to prove the key is never logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.llama_server import LlamaServer, require_binary
+from tests.reliability.conftest import FAST, assert_completes
+from tests.reliability.rpc import RawServer, inline_params
+
+pytestmark = [pytest.mark.e2e]
+
+KEY_ENV = "SMALLCODE_TEST_ENGINE_KEY"
+KEY = "k3y-for-the-remote-engine-tests"
+NUMBERS_URI = "file:///virtual/numbers.py"
+# Counting on one line: the model keeps going until max tokens, a long generation to cut.
+NUMBERS = "numbers = [" + ", ".join(str(i) for i in range(1, 40)) + ", "
+OK_URI = "file:///check/ok.py"
+OK_TEXT = "def add(a, b):\n    return "
+LONG = {
+    "maxTokens": 400,
+    "latencyBudgetMs": 0,
+    "typeahead": False,
+    "prefetch": False,
+    "shaping": False,
+    "context": False,  # short prompts: this machine may be busy with other work
+    "invokedItems": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def engine(default_model: str) -> Iterator[LlamaServer]:
+    require_binary()
+    server = LlamaServer(default_model, slots=2)
+    yield server
+    server.stop()
+
+
+async def start(tmp_path: Path, options: dict[str, Any], env: dict | None = None) -> RawServer:
+    server = await RawServer.start(tmp_path, "--log-level", "DEBUG", env=env)
+    await server.initialize(options)
+    return server
+
+
+async def current(server: RawServer) -> dict[str, Any]:
+    return (await server.request("smallcode/status", {}))["result"]
+
+
+def shown_messages(server: RawServer) -> list[str]:
+    return [
+        n["params"]["message"] for n in server.notifications if n["method"] == "window/showMessage"
+    ]
+
+
+async def wait_until(predicate: Any, timeout: float, what: str) -> float:
+    began = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - began < timeout, what
+        await asyncio.sleep(0.01)
+    return time.monotonic() - began
+
+
+async def test_a_completion_through_the_remote_engine(
+    tmp_path: Path, engine: LlamaServer, default_model: str
+) -> None:
+    server = await start(tmp_path, {**FAST, "engineUrl": engine.url})
+    try:
+        status = await server.wait_ready()
+        assert status["state"] == "ready", server.log_tail()
+        assert (status["engine"], status["engineUrl"]) == ("remote", engine.url)
+        assert status["modelInfo"]["name"] == Path(default_model).stem
+        await assert_completes(server)
+        status = await current(server)
+        assert status["last"]["promptTokens"] > 0, status
+        assert status["error"] is None
+    finally:
+        assert await server.close() == 0, server.log_tail()
+
+
+async def test_a_cancel_frees_the_engines_slot(tmp_path: Path, engine: LlamaServer) -> None:
+    server = await start(tmp_path, {**LONG, "engineUrl": engine.url})
+    try:
+        assert (await server.wait_ready())["state"] == "ready", server.log_tail()
+        await server.open(NUMBERS_URI, NUMBERS)
+        msg_id = await server.request_nowait(
+            "textDocument/inlineCompletion", inline_params(NUMBERS_URI, 0, len(NUMBERS))
+        )
+        await wait_until(engine.busy_slots, 30, "the engine never started the request")
+        await asyncio.sleep(0.5)  # into the 400-token answer (several seconds uncancelled)
+        (slot,) = engine.busy_slots()
+        prompt_tokens = engine.slot(slot)["n_prompt_tokens"]
+        began = time.monotonic()
+        await server.notify("$/cancelRequest", {"id": msg_id})
+        response = await server.response(msg_id, timeout=10)
+        assert "result" in response or "error" in response
+        answered_s = time.monotonic() - began
+        freed_s = await wait_until(
+            lambda: not engine.busy_slots(), 30, "the slot kept generating after the cancel"
+        )
+        # Closing the stream stopped the server's slot before its 400 tokens (it then holds
+        # the prompt and what it generated until it noticed).
+        generated = engine.slot(slot)["n_prompt_tokens"] - prompt_tokens
+        assert 0 < generated < LONG["maxTokens"], (prompt_tokens, generated)
+        assert answered_s < 2.0
+        print(f"cancel: answered in {answered_s:.2f} s, slot free in {freed_s:.2f} s")
+    finally:
+        assert await server.close() == 0, server.log_tail()
+
+
+@pytest.fixture(scope="module")
+def keyed_engine(default_model: str) -> Iterator[LlamaServer]:
+    require_binary()
+    server = LlamaServer(default_model, slots=1, ctx=2048, extra=("--api-key", KEY))
+    yield server
+    server.stop()
+
+
+async def test_an_api_key_is_required_and_honoured(
+    tmp_path: Path, keyed_engine: LlamaServer
+) -> None:
+    options = {**FAST, "engineUrl": keyed_engine.url, "engineApiKeyEnv": KEY_ENV}
+    keyed = await start(tmp_path, options, env={KEY_ENV: KEY})
+    try:
+        status = await keyed.wait_ready()
+        assert status["state"] == "ready", keyed.log_tail()
+        await assert_completes(keyed)
+        status = await current(keyed)
+    finally:
+        assert await keyed.close() == 0
+    # The key travels in the Authorization header only: never in status, messages or logs.
+    seen = json.dumps(status) + json.dumps(keyed.notifications) + keyed.log_tail(10**7)
+    assert KEY not in seen
+
+    for env, reason in (({}, f"{KEY_ENV} is not set"), ({KEY_ENV: "wrong"}, "refused")):
+        refused = await start(tmp_path, options, env=env)
+        try:
+            status = await refused.wait_ready()
+            assert status["state"] == "error", refused.log_tail()
+            assert "refused the API key (HTTP 401)" in status["error"]
+            assert reason in status["error"]
+            assert any("refused the API key" in m for m in shown_messages(refused))
+            response = await refused.inline("file:///check/ok.py", 0, 0)
+            assert response.get("result") is None  # answered, empty
+        finally:
+            assert await refused.close() == 0
+
+
+@pytest.fixture
+def fragile_engine(default_model: str) -> Iterator[LlamaServer]:
+    require_binary()
+    server = LlamaServer(default_model, slots=1, ctx=2048)
+    yield server
+    server.stop()
+
+
+async def test_engine_killed_mid_request_then_back(
+    tmp_path: Path, fragile_engine: LlamaServer
+) -> None:
+    engine = fragile_engine
+    options = {**LONG, "engineUrl": engine.url}
+    server = await start(tmp_path, options)
+    try:
+        assert (await server.wait_ready())["state"] == "ready", server.log_tail()
+        await server.open(NUMBERS_URI, NUMBERS)
+        msg_id = await server.request_nowait(
+            "textDocument/inlineCompletion", inline_params(NUMBERS_URI, 0, len(NUMBERS))
+        )
+        await wait_until(engine.busy_slots, 30, "the engine never started the request")
+        engine.kill()
+        response = await server.response(msg_id, timeout=10)
+        assert response.get("result") is None, response  # answered, empty
+        status = await current(server)
+        assert status["state"] == "error", status
+        assert status["error"].startswith(f"engine unreachable at {engine.url}"), status
+        assert any("engine unreachable" in m for m in shown_messages(server))
+
+        began = time.monotonic()  # while it is down: answered at once
+        response = await server.inline(NUMBERS_URI, 0, len(NUMBERS), timeout=10)
+        assert response.get("result") is None
+        assert time.monotonic() - began < 2.0
+
+        engine.start()  # back on the same port, its caches empty
+        await asyncio.sleep(1.2)  # the engine tries again 1 s after a failure
+        await server.open(OK_URI, OK_TEXT)
+        began, items = time.monotonic(), []
+        while not items:  # a cold server on a busy machine may miss the timeout once
+            assert time.monotonic() - began < 60, (await current(server), server.log_tail())
+            response = await server.inline(OK_URI, 1, 11, timeout=30)
+            items = (response.get("result") or {}).get("items") or []
+        assert items[0]["insertText"].strip()
+        status = await current(server)
+        assert (status["state"], status["error"]) == ("ready", None), status
+    finally:
+        assert await server.close() == 0, server.log_tail()
