@@ -9,6 +9,9 @@ python3 -m venv .venv
 # Compiles llama.cpp from the llama-cpp-python sdist the first time (~7 min on 2 cores).
 .venv/bin/pip install -q -e ".[test]"
 echo "test.sh: installed in $(( $(date +%s) - t0 )) s"
+# llama-server for the remote-engine tests (tests/e2e/test_remote_engine.py): built once from
+# the llama.cpp the pinned llama-cpp-python vendors (~9 min on 2 cores), then cached.
+bash scripts/build_llama_server.sh >/dev/null
 .venv/bin/ruff check .
 # Types: strict on the engine and the event-loop side above it (pyproject.toml [tool.mypy]).
 .venv/bin/mypy
