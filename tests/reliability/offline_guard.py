@@ -5,6 +5,9 @@
 Each line of VIOLATIONS_FILE is one blocked event. stdio pipes are the LSP transport; the only
 socket the process may create is an AF_UNIX socketpair (asyncio's self-pipe). Subprocess
 launches are recorded too: a download could hide behind `curl` or `git`.
+
+With OFFLINE_GUARD_ALLOW=HOST:PORT (a configured remote engine), TCP sockets may be created and
+connect to that one address; a lookup or connection anywhere else is still a violation.
 """
 
 from __future__ import annotations
@@ -33,8 +36,30 @@ SPAWN_EVENTS = {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "o
 LOCAL_FAMILIES = {socket.AF_UNIX}
 
 
+def allowed_address() -> tuple[str, int] | None:
+    host, _, port = os.environ.get("OFFLINE_GUARD_ALLOW", "").rpartition(":")
+    return (host, int(port)) if host and port.isdigit() else None
+
+
+def permitted(event: str, args: tuple[Any, ...], allow: tuple[str, int] | None) -> bool:
+    """Whether `event` only reaches the allowed engine address."""
+    if allow is None:
+        return False
+    if event == "socket.__new__":
+        return args[1] in (socket.AF_INET, socket.AF_INET6) if len(args) > 1 else False
+    if event == "socket.getaddrinfo":
+        return (args[0], str(args[1])) == (allow[0], str(allow[1]))
+    if event == "socket.connect":
+        address = args[1] if len(args) > 1 else None
+        return isinstance(address, tuple) and tuple(address[:2]) == allow
+    if event == "http.client.connect":
+        return (args[1], args[2]) == allow if len(args) > 2 else False
+    return False
+
+
 def install(fd: int) -> None:
     busy = False
+    allow = allowed_address()
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         nonlocal busy
@@ -44,7 +69,7 @@ def install(fd: int) -> None:
         if event == "socket.__new__":
             family = args[1] if len(args) > 1 else None
             violation = family not in LOCAL_FAMILIES
-        if not violation:
+        if not violation or permitted(event, args, allow):
             return
         busy = True
         try:
