@@ -5,9 +5,11 @@ in-process engine (local.py) that is the loaded model and its KV caches (kv_cach
 meter (speed.py), abort switch (abort.py) and job queue (worker.py), all touched on the one
 engine thread only, except two that are built to be shared: a `CancelToken` (cancel.py; set
 from any thread, read by the engine) and the abort switch's flag (tripped from any thread under
-its lock, polled by llama.cpp in C). What crosses to and from the event loop is a job going in
-and a `concurrent.futures.Future` coming out, plus an immutable `EngineStatus` snapshot read
-under the engine's lock. Nothing above the engine (service, scheduler, prefetcher) is written
-from the engine's thread: tests/lsp/test_service_thread_ownership.py checks both sides with the
-real model.
+its lock, polled by llama.cpp in C). The remote engine (remote.py) is the same shape: its
+worker owns the HTTP connection and the `RemoteModel` (token cache, slot record, speed meter);
+a cancel shuts the connection's socket from any thread. What crosses to and from the event
+loop is a job going in and a `concurrent.futures.Future` coming out, plus an immutable
+`EngineStatus` snapshot read under the engine's lock. Nothing above the engine (service,
+scheduler, prefetcher) is written from the engine's thread:
+tests/lsp/test_service_thread_ownership.py checks both sides with the real model.
 """
