@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from smallcode_lsp.cli import _settings, build_parser
 from smallcode_lsp.engine.base import EngineStatus
 from smallcode_lsp.engine.local import LocalEngine
@@ -90,3 +92,27 @@ def test_service_clears_the_error_when_the_engine_is_back() -> None:
     service._follow_engine()
     assert (service.status.state, service.status.error) == ("ready", None)
     assert service.status.model == model_info()
+
+
+def test_the_service_switches_engines_at_load_when_the_settings_ask() -> None:
+    first = FakeEngine()
+    made: list[RemoteOptions | None] = []
+
+    def choose(remote: RemoteOptions | None) -> FakeEngine:
+        made.append(remote)
+        return FakeEngine()
+
+    async def scenario() -> None:
+        service = CompletionService(Settings(), first, choose_engine=choose)
+        service.load_model()
+        assert made == [] and service.engine is first  # in-process, as it was made
+        remote, _ = merge_settings(Settings(), {"engineUrl": "http://gpu-box:8080"})
+        assert service.update_settings(remote)
+        service.start_index([])
+        service.load_model()
+        assert first.closed
+        assert made and made[0] is not None and made[0].url == "http://gpu-box:8080"
+        assert service.engine is not first and service.scheduler._engine is service.engine
+        service.close()
+
+    asyncio.run(scenario())
