@@ -24,7 +24,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 @pytest_lsp.fixture(config=server_config(), scope="module")
 async def client(lsp_client: LanguageClient):
-    await initialize(lsp_client, {"maxTokens": 16, "typeahead": False, "prefetch": False})
+    # No latency budget: full-size prompts (cold-spot sizing has its own test, test_cold_spot).
+    options = {"maxTokens": 16, "typeahead": False, "prefetch": False, "latencyBudgetMs": 0}
+    await initialize(lsp_client, options)
     await wait_for_state(lsp_client, "ready")
     yield
     await lsp_client.shutdown_session()

@@ -13,6 +13,7 @@ import pytest
 
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.generate import PREFILL_CHUNK, PREFILL_TAIL, generate
+from smallcode_lsp.engine.kv_cache import KVCache
 from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.types import GenerationParams, StopReason
 
@@ -24,12 +25,12 @@ def prompt(model: LoadedModel) -> list[int]:
     return [model.bos, *model.tokenize(source[: source.index("class JSONDecoder")])[-600:]]
 
 
-def cached_positions(model: LoadedModel) -> int:
-    return llama_cpp.llama_memory_seq_pos_max(model.context.memory, 0) + 1
+def cached_positions(model: LoadedModel, cache: KVCache) -> int:
+    return llama_cpp.llama_memory_seq_pos_max(model.context.memory, cache.seq) + 1
 
 
 def clear(model: LoadedModel) -> None:
-    model.kv.clear()
+    model.clear_cache()
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +60,9 @@ def test_cancel_at_any_moment_leaves_a_reusable_cache(
     # The cache holds exactly what `cached` says: whole prompt chunks (a cancel lets a
     # prompt chunk finish, all but the last few tokens) or the prompt plus the tokens
     # decoded before the abort.
-    cached = list(model.kv.tokens)
-    assert cached_positions(model) == len(cached)
+    cache = model.pick_cache(tokens)  # the one the generation used
+    cached = list(cache.tokens)
+    assert cached_positions(model, cache) == len(cached)
     assert cached == tokens[: len(cached)] or cached[: len(tokens)] == tokens
     if len(cached) < len(tokens) - 1:
         assert len(cached) % PREFILL_CHUNK == 0 or len(cached) == len(tokens) - PREFILL_TAIL
