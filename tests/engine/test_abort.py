@@ -12,7 +12,12 @@ import llama_cpp
 import pytest
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.generate import PREFILL_CHUNK, PREFILL_TAIL, generate
+from smallcode_lsp.engine.generate import (
+    LINE_AFTER_OVERRUN_MS,
+    PREFILL_CHUNK,
+    PREFILL_TAIL,
+    generate,
+)
 from smallcode_lsp.engine.kv_cache import KVCache
 from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.types import GenerationParams, StopReason
@@ -101,10 +106,12 @@ def test_a_deadline_the_prompt_overran_still_answers_the_line(model: LoadedModel
     assert "\n" in full.strip()  # the model has more than one line to say here
     soon = GenerationParams(max_tokens=32, deadline=time.perf_counter())
     text, stats = generate(model, tokens, soon, [], CancelToken())
-    # Not the first token: the prefill was paid for, the answer is its whole first line.
+    # Not the first token: the prefill was paid for, the answer is its first line (all of
+    # it within LINE_AFTER_OVERRUN_MS: on a slow or busy machine, its start).
     assert stats.stop_reason is StopReason.DEADLINE
     first_line = full[: full.index("\n", len(full) - len(full.lstrip()))]
-    assert text == first_line
+    assert first_line.startswith(text) and stats.generated_tokens >= 2
+    assert stats.generate_ms < LINE_AFTER_OVERRUN_MS + 500
     later = GenerationParams(max_tokens=32, deadline=time.perf_counter() + 600)
     text, stats = generate(model, tokens, later, [], CancelToken())
     assert text == full
