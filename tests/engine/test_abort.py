@@ -13,7 +13,6 @@ import pytest
 
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.generate import (
-    LINE_AFTER_OVERRUN_MS,
     PREFILL_CHUNK,
     PREFILL_TAIL,
     generate,
@@ -111,7 +110,6 @@ def test_a_deadline_the_prompt_overran_still_answers_the_line(model: LoadedModel
     assert stats.stop_reason is StopReason.DEADLINE
     first_line = full[: full.index("\n", len(full) - len(full.lstrip()))]
     assert first_line.startswith(text) and stats.generated_tokens >= 2
-    assert stats.generate_ms < LINE_AFTER_OVERRUN_MS + 500
     later = GenerationParams(max_tokens=32, deadline=time.perf_counter() + 600)
     text, stats = generate(model, tokens, later, [], CancelToken())
     assert text == full
