@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from smallcode_lsp.engine.base import EngineJob, EngineStatus, EngineUnavailable
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
@@ -48,6 +49,7 @@ from smallcode_lsp.types import Completion, GenerationParams, GenerationStats, S
 log = logging.getLogger(__name__)
 
 KINDS = ("llama-server", "openai")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 RETRY_S = 1.0  # after a failure, requests are answered empty at once for this long
 CANCEL_SAMPLES = 256
 
@@ -265,6 +267,9 @@ def connect(options: RemoteOptions) -> RemoteModel:
         client = HttpClient(Endpoint(options.url, key or None, options.timeout_ms / 1000))
     except ValueError as exc:
         raise EngineError(str(exc)) from exc
+    host = urlsplit(options.url).hostname or ""
+    if key and options.url.startswith("http:") and host not in LOOPBACK:
+        log.warning("engine: the API key travels unencrypted to %s: use https", host)
     try:
         facts = read_facts(client)
     except EngineError:
@@ -342,6 +347,8 @@ class RemoteEngine:
         self._drop()
         self._retry_at = time.monotonic() + RETRY_S
         message = str(exc)
+        if self.options.url not in message:  # say which engine (garbage from /props, ...)
+            message = f"engine at {self.options.url}: {message}"
         if isinstance(exc, AuthRefused):
             message = f"{message}: {self._key_hint()}"
         with self._lock:
