@@ -17,7 +17,8 @@ from pathlib import Path
 from smallcode_lsp.cadence import TypingCadence
 from smallcode_lsp.default_model import default_model_path
 from smallcode_lsp.documents import DocumentStore, TextEdit
-from smallcode_lsp.engine.base import Engine
+from smallcode_lsp.engine.base import CompletionModel, Engine
+from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.local import LocalEngine
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions, client_key
@@ -65,6 +66,16 @@ def resolve_model_path(setting: str | None) -> str:
     return default_model_path()
 
 
+PROBE_S = 2.0  # how often a remote engine that is down is tried without a request
+
+
+class _Probe:
+    """No work: running it at all makes a remote engine reconnect first."""
+
+    def run(self, model: CompletionModel, cancel: CancelToken) -> list[Completion]:
+        return []
+
+
 def make_engine(remote: RemoteOptions | None) -> Engine:
     """The in-process engine, or a remote one when `engineUrl` is set."""
     return RemoteEngine(remote) if remote is not None else LocalEngine()
@@ -105,6 +116,7 @@ class CompletionService:
         )
         self.prefetcher.configure(settings.completion.typeahead, settings.completion.prefetch)
         self._closed = False
+        self._probe: asyncio.TimerHandle | None = None
 
     # -- model ---------------------------------------------------------------------------------
 
@@ -127,6 +139,7 @@ class CompletionService:
         if isinstance(error, ModelLoadError):
             self.status.model, self.status.error = None, str(error)
             self._set_state("error")
+            self._follow_engine()  # a remote engine: watch for it to come back
         elif error is None:
             self.status.model, self.status.error = future.result(), None
             self._set_state("ready" if self.settings.completion.enable else "disabled")
@@ -158,6 +171,8 @@ class CompletionService:
                 self._set_state("error")
             elif new:
                 self._on_status()
+            if engine.kind == "remote":
+                self._schedule_probe()
         elif self.status.error is not None and engine.model is not None:  # recovered
             self.status.model, self.status.error = engine.model, None
             state = "ready" if self.settings.completion.enable else "disabled"
@@ -165,6 +180,29 @@ class CompletionService:
                 self._set_state(state)
             else:
                 self._on_status()
+
+    def _schedule_probe(self) -> None:
+        """While a remote engine is down, try it every PROBE_S (an empty background job: the
+        engine reconnects before running it), so the status recovers without a keystroke."""
+        if self._probe is not None or self._closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on the event loop (unit tests): the next request retries
+            return
+        self._probe = loop.call_later(PROBE_S, self._run_probe)
+
+    def _run_probe(self) -> None:
+        self._probe = None
+        if self._closed:
+            return
+        probe = self.engine.complete(_Probe(), CancelToken(), background=True)
+        asyncio.wrap_future(probe).add_done_callback(self._probed)
+
+    def _probed(self, future: asyncio.Future[list[Completion]]) -> None:
+        if not future.cancelled():
+            future.exception()  # retrieved: a probe failing is what is expected while down
+        self._follow_engine()
 
     def update_settings(self, settings: Settings) -> bool:
         """Apply new settings; returns True when the model must be reloaded."""
@@ -301,6 +339,8 @@ class CompletionService:
         if self._closed:
             return
         self._closed = True
+        if self._probe is not None:
+            self._probe.cancel()
         self.prefetcher.close()
         self.scheduler.close()
         self.engine.close()
