@@ -16,15 +16,13 @@ import getpass
 import logging
 import os
 import platform
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from smallcode_lsp.engine.base import EngineJob, EngineStatus, EngineUnavailable
+from smallcode_lsp.engine.base import EngineJob, EngineUnavailable
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
 from smallcode_lsp.engine.generate import answer_deadline
 from smallcode_lsp.engine.http import AuthRefused, Endpoint, EngineError, HttpClient, Unreachable
@@ -42,8 +40,8 @@ from smallcode_lsp.engine.llama_server import (
 from smallcode_lsp.engine.model import LoadOptions, ModelInfo, ModelLoadError
 from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.engine.stops import StopRule, first_cut
+from smallcode_lsp.engine.threaded import CountingModel, ThreadedEngine
 from smallcode_lsp.engine.tokens import BlockTokenizer
-from smallcode_lsp.engine.worker import EngineWorker
 from smallcode_lsp.types import Completion, GenerationParams, GenerationStats, StopReason
 
 log = logging.getLogger(__name__)
@@ -51,7 +49,6 @@ log = logging.getLogger(__name__)
 KINDS = ("llama-server", "openai")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 RETRY_S = 1.0  # after a failure, requests are answered empty at once for this long
-CANCEL_SAMPLES = 256
 
 
 @dataclass(frozen=True)
@@ -279,21 +276,17 @@ def connect(options: RemoteOptions) -> RemoteModel:
     return RemoteModel(client, facts, slot, options.timeout_ms)
 
 
-class RemoteEngine:
+class RemoteEngine(ThreadedEngine):
     """The `Engine` over a llama-server. Its worker owns the connection and the model; the
-    status fields it updates are read under a lock, as a snapshot."""
+    status fields it updates are read under a lock, as a snapshot (threaded.py)."""
+
+    kind = "remote"
 
     def __init__(self, options: RemoteOptions) -> None:
+        super().__init__(url=options.url)
         self.options = options
-        self._worker = EngineWorker()
         self._model: RemoteModel | None = None  # worker thread only
         self._retry_at = 0.0  # worker thread only: time.monotonic()
-        self._lock = threading.Lock()  # guards the status fields below
-        self._info: ModelInfo | None = None
-        self._error: str | None = None
-        self._loading = False
-        self._prompt_tokens = 0
-        self._cancel_to_idle: deque[float] = deque(maxlen=CANCEL_SAMPLES)
 
     def load(self, resolve_path: Callable[[], str], options: LoadOptions) -> Future[ModelInfo]:
         """Connect; the remote serves its own model (`resolve_path` and `options` are the
@@ -362,7 +355,7 @@ class RemoteEngine:
             self._model.close()
             self._model = None
 
-    def _ready(self) -> RemoteModel:
+    def _model_for_job(self) -> RemoteModel:
         """On the worker: the model, reconnecting after a failure once RETRY_S has passed."""
         if self._model is not None:
             return self._model
@@ -373,45 +366,13 @@ class RemoteEngine:
         except EngineError as exc:
             raise EngineUnavailable(self._failed(exc)) from exc
 
-    def complete(
-        self, job: EngineJob, cancel: CancelToken, *, background: bool = False
-    ) -> Future[list[Completion]]:
-        def run() -> list[Completion]:
-            model = self._ready()
-            try:
-                return job.run(model, cancel)
-            except EngineError as exc:
-                raise EngineUnavailable(self._failed(exc)) from exc
-            finally:
-                with self._lock:
-                    self._prompt_tokens = model.prompt_tokens_evaluated
-
-        if background:
-            return self._worker.submit_background(run, cancel)
-        future = self._worker.submit(run, cancel)
-        future.add_done_callback(lambda _: self._released(cancel))
-        return future
-
-    def _released(self, cancel: CancelToken) -> None:
-        if cancel.cancelled_at is not None:
-            with self._lock:
-                self._cancel_to_idle.append((time.perf_counter() - cancel.cancelled_at) * 1000)
-
-    def status(self) -> EngineStatus:
-        with self._lock:
-            return EngineStatus(
-                model=self._info,
-                error=self._error,
-                loading=self._loading,
-                idle=self._worker.idle,
-                prompt_tokens_evaluated=self._prompt_tokens,
-                cancel_to_idle_ms=tuple(self._cancel_to_idle),
-                kind="remote",
-                url=self.options.url,
-            )
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        return self._worker.wait_idle(timeout)
+    def _run_job(
+        self, job: EngineJob, model: CountingModel, cancel: CancelToken
+    ) -> list[Completion]:
+        try:
+            return job.run(model, cancel)
+        except EngineError as exc:
+            raise EngineUnavailable(self._failed(exc)) from exc
 
     def close(self) -> None:
         self._worker.stop(on_exit=self._drop)
