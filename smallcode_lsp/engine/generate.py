@@ -15,7 +15,7 @@ from smallcode_lsp.engine.kv_cache import KVCache
 from smallcode_lsp.engine.lookup import NgramIndex
 from smallcode_lsp.engine.model import LoadedModel
 from smallcode_lsp.engine.speed import SpeedMeter
-from smallcode_lsp.engine.stops import StopRule, first_cut
+from smallcode_lsp.engine.stops import StopRule, first_cut, first_line_end
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
 
 # A user job's prompt is decoded in large batches (llama.cpp's throughput grows with the batch:
@@ -188,9 +188,8 @@ class _Emitter:
             self.stats.stop_reason = StopReason.STOP_RULE
             return True
         if self.line_only:
-            body = len(self.text) - len(self.text.lstrip())
-            end = self.text.find("\n", body)
-            if self.text.strip() and end >= 0:
+            end = first_line_end(self.text)
+            if end is not None:
                 self.text = self.text[:end]
                 self.stats.stop_reason = StopReason.DEADLINE  # the model has more to say
                 return True

@@ -39,7 +39,7 @@ from smallcode_lsp.engine.llama_server import (
 )
 from smallcode_lsp.engine.model import LoadOptions, ModelInfo, ModelLoadError
 from smallcode_lsp.engine.speed import SpeedMeter
-from smallcode_lsp.engine.stops import StopRule, first_cut
+from smallcode_lsp.engine.stops import StopRule, first_cut, first_line_end
 from smallcode_lsp.engine.threaded import CountingModel, ThreadedEngine
 from smallcode_lsp.engine.tokens import BlockTokenizer
 from smallcode_lsp.types import Completion, GenerationParams, GenerationStats, StopReason
@@ -111,9 +111,8 @@ class StreamText:
             self.stats.stop_reason = StopReason.STOP_RULE
             return True
         if self.line_only:
-            body = len(self.text) - len(self.text.lstrip())
-            end = self.text.find("\n", body)
-            if self.text.strip() and end >= 0:
+            end = first_line_end(self.text)
+            if end is not None:
                 self.text = self.text[:end]
                 self.stats.stop_reason = StopReason.DEADLINE
                 return True
