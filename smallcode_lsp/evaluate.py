@@ -276,7 +276,8 @@ def timed_request(
     to shrink the budget): Automatic answers by `now` + `budget_ms` (0: no deadline), Invoked
     has no deadline. `now` is time.perf_counter(), taken right before the pipeline runs."""
     automatic = trigger is Trigger.AUTOMATIC and budget_ms > 0
-    return replace(request, trigger=trigger, deadline=now + budget_ms / 1000 if automatic else None)
+    deadline = now + budget_ms / 1000 if automatic else None
+    return replace(request, trigger=trigger, deadline=deadline, finish_line=automatic)
 
 
 def versus(result: dict, baseline: dict) -> dict[str, float]:

@@ -392,6 +392,7 @@ def run_completion(
         plan.params,
         single_line=shape.single_line,
         deadline=request.deadline,  # set by the scheduler on Automatic requests only
+        finish_line=request.finish_line,
         background=protect_cache,
     )
     text, stats = model.generate(tokens, params, rules, cancel)

@@ -41,8 +41,12 @@ class Scheduler:
         uri = request.document.uri
         received = self._clock()
         self._cadence.note(uri, received)
-        budget_ms = self._cadence.budget_ms(uri, budget_ms)
-        return replace(request, deadline=received + budget_ms / 1000)
+        shrunk_ms = self._cadence.budget_ms(uri, budget_ms)
+        # In a burst an answer must land before the next key (a fragment that type-ahead and
+        # prefetch extend); otherwise it may finish its line.
+        return replace(
+            request, deadline=received + shrunk_ms / 1000, finish_line=shrunk_ms >= budget_ms
+        )
 
     def use_engine(self, engine: Engine) -> None:
         """Run later jobs on `engine` (the settings chose another one)."""

@@ -36,6 +36,9 @@ class CompletionRequest:
     offset: int
     trigger: Trigger = Trigger.AUTOMATIC
     deadline: float | None = None  # time.perf_counter() by which to answer (Automatic only)
+    # The deadline is the whole configured budget (no typing burst shrank it): an answer cut
+    # there still gets the rest of its line rather than end in a fragment.
+    finish_line: bool = False
 
     @property
     def prefix(self) -> str:
@@ -85,6 +88,7 @@ class GenerationParams:
     temperature: float = 0.0
     single_line: bool = False  # stop at the first newline after some text
     deadline: float | None = None  # time.perf_counter() by which decoding should be done
+    finish_line: bool = False  # at the deadline, end the current line first (within 1 s)
     speculative: bool = True  # prompt-lookup drafts verified in batches (greedy only)
     reuse: bool = True  # keep the cached prefix of the prompt (off: benchmarks only)
     shift_chunk: int = 16  # smallest cached chunk shifted over deleted text (0: no shifting)

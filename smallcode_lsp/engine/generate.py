@@ -21,10 +21,11 @@ from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
 # A user job's prompt is decoded in large batches (llama.cpp's throughput grows with the batch:
 # on 2 cores ~206 tokens/s at 32, ~280 at 512), and a cancel lets the batch in progress finish:
 # the newer keystroke's prompt shares everything but its last few tokens, so prefill work at a
-# cold spot accumulates over the keystrokes that interrupt it. Those last PREFILL_TAIL tokens
-# (the part a keystroke changes) are decoded apart and abort at once (abort.py).
+# cold spot accumulates over the keystrokes that interrupt it. Only the last PREFILL_TAIL
+# tokens (what the next keystroke changes) are decoded apart and abort at once (abort.py): a
+# longer abortable tail would be cut by every key of a burst and never finish.
 PREFILL_CHUNK = 256
-PREFILL_TAIL = 16
+PREFILL_TAIL = 4
 # Background jobs yield to the user: their chunks abort at once, so they are small (a
 # preempted chunk is decoded again later).
 BACKGROUND_CHUNK = 64
@@ -172,6 +173,7 @@ class _Emitter:
         self.stop_rules = stop_rules
         self.stats = stats
         self.line_only = line_only  # stop at the end of the first line with text
+        self.line_from = 0  # ... the line being written when the deadline came
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.text = ""
 
@@ -188,7 +190,7 @@ class _Emitter:
             self.stats.stop_reason = StopReason.STOP_RULE
             return True
         if self.line_only:
-            end = first_line_end(self.text)
+            end = first_line_end(self.text, self.line_from)
             if end is not None:
                 self.text = self.text[:end]
                 self.stats.stop_reason = StopReason.DEADLINE  # the model has more to say
@@ -299,8 +301,14 @@ def _generate(
             if deadline is not None and emitter.text.strip():
                 cost = 1 + DRAFT_TOKEN_COST * len(draft)
                 if not model.speed.step_fits(deadline, time.perf_counter(), cost):
-                    stats.stop_reason = StopReason.DEADLINE
-                    break
+                    if not params.finish_line or emitter.line_only:
+                        stats.stop_reason = StopReason.DEADLINE
+                        break
+                    # Not a fragment: the rest of this line, within the same cap as an
+                    # overrun prompt's answer.
+                    emitter.line_only = True
+                    emitter.line_from = emitter.text.rfind("\n") + 1
+                    deadline = time.perf_counter() + LINE_AFTER_OVERRUN_MS / 1000
             if not draft:
                 step_began = time.perf_counter()
                 _decode(model, kv, [token])

@@ -20,12 +20,12 @@ def first_cut(rules: Sequence[StopRule], text: str) -> int | None:
     return None
 
 
-def first_line_end(text: str) -> int | None:
-    """Where the first line with text ends (the blank lines and indentation before it are
-    part of it): an answer cut to its line when the prompt overran the deadline."""
-    body = len(text) - len(text.lstrip())
+def first_line_end(text: str, start: int = 0) -> int | None:
+    """Where the first line with text from `start` on ends (the blank lines and indentation
+    before it are part of it): an answer cut to its line at the deadline."""
+    body = len(text) - len(text[start:].lstrip())
     end = text.find("\n", body)
-    return end if text.strip() and end >= 0 else None
+    return end if text[start:].strip() and end >= 0 else None
 
 
 def stop_at_line_end(text: str) -> int | None:

@@ -56,3 +56,14 @@ def test_without_line_mode_the_text_runs_on() -> None:
     vocab = Vocab(["", "\n", "    ", "x = 1", "\n", "y = 2"])
     emitter = _Emitter(vocab, [], GenerationStats())  # type: ignore[arg-type]
     assert emit_all(emitter, [1, 2, 3, 4, 5]) == "\n    x = 1\ny = 2"
+
+
+def test_a_deadline_mid_block_finishes_the_line_being_written() -> None:
+    vocab = Vocab(["", "x = 1\n", "y = ", "2", "\n", "z = 3"])
+    stats = GenerationStats()
+    emitter = _Emitter(vocab, [], stats)  # type: ignore[arg-type]
+    assert not emitter.emit(1) and not emitter.emit(2)
+    emitter.line_only = True  # the deadline came while "y = " was being written
+    emitter.line_from = emitter.text.rfind("\n") + 1
+    assert emit_all(emitter, [3, 4, 5]) == "x = 1\ny = 2"
+    assert stats.stop_reason is StopReason.DEADLINE

@@ -102,6 +102,8 @@ def test_deadline_is_the_budget_until_a_burst_then_a_share_of_the_interval() -> 
         clock.now += 0.125
         typed = scheduler.with_deadline(request(), 1000)
     assert typed.deadline == pytest.approx(clock.now + SHARE * 0.125)
+    # The whole budget may finish its line; a burst's share must land before the next key.
+    assert first.finish_line and not typed.finish_line
 
 
 def test_invoked_requests_and_a_zero_budget_have_no_deadline() -> None:
