@@ -145,9 +145,10 @@ async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
         uri = path.as_uri()
         open_document(client, uri, body, language)
         # The cursor lands on the line and the user pauses: the editor's first request is
-        # answered (a cold prefill of the whole prompt, not counted), then the typing starts.
+        # answered and the whole prompt is grown in the background (a cold prefill, not
+        # counted: the cold-big scenario measures that), then the typing starts.
         await client.text_document_inline_completion_async(inline_params(uri, line, column))
-        await wait_idle(client)
+        await wait_idle(client, background=True)
         evaluated_before = (await status(client))["promptTokensEvaluated"]
         run.stats.clear()
         await type_along(client, run, server, uri, 2, line, column, typed, interval)
@@ -259,10 +260,15 @@ async def accept_probes(
         run.after_accept.append((elapsed, from_cache))
 
 
-async def wait_idle(client: Any, timeout: float = 60.0) -> None:
-    """Until the engine has no job (background prefetch included)."""
+async def wait_idle(client: Any, timeout: float = 60.0, background: bool = False) -> None:
+    """Until the engine has no user job (with `background`: no prefetch or prompt growth
+    either)."""
     deadline = time.perf_counter() + timeout
-    while not (await status(client))["engineIdle"] and time.perf_counter() < deadline:
+    keys = ("engineIdle", "engineBackgroundIdle") if background else ("engineIdle",)
+    while time.perf_counter() < deadline:
+        state = await status(client)
+        if all(state.get(key, True) for key in keys):
+            return
         await asyncio.sleep(0.05)
 
 

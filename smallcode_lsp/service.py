@@ -328,6 +328,7 @@ class CompletionService:
             "cancelToIdleMs": [round(ms, 2) for ms in engine.cancel_to_idle_ms],
             "prefetched": self.prefetcher.prefetched,
             "engineIdle": engine.idle,
+            "engineBackgroundIdle": engine.background_idle,
             "engine": engine.kind,  # local | remote
             "engineUrl": engine.url,
             # Every prompt token decoded since the model loaded (background work included).

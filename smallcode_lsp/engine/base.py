@@ -91,6 +91,7 @@ class EngineStatus:
     error: str | None = None  # why the last load failed, or why a remote engine cannot serve
     loading: bool = False
     idle: bool = True  # no user job queued or running
+    background_idle: bool = True  # no background job (prefetch, prompt growth) either
     prompt_tokens_evaluated: int = 0  # every prompt token decoded since the model loaded
     cancel_to_idle_ms: tuple[float, ...] = ()  # recent cancelled jobs: cancel -> engine free
     kind: str = "local"  # "local" (in-process) or "remote"

@@ -80,6 +80,7 @@ class ThreadedEngine:
                 error=self._error,
                 loading=self._loading,
                 idle=self._worker.idle,
+                background_idle=self._worker.background_idle,
                 prompt_tokens_evaluated=self._prompt_tokens,
                 cancel_to_idle_ms=tuple(self._cancel_to_idle),
                 kind=self.kind,

@@ -75,6 +75,12 @@ class EngineWorker:
     def idle(self) -> bool:
         return self._idle.is_set()
 
+    @property
+    def background_idle(self) -> bool:
+        """No background job (prefetch, prompt growth) queued or running."""
+        with self._lock:
+            return not self._background
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         return self._idle.wait(timeout)
 
