@@ -95,15 +95,21 @@ async def test_a_completion_through_the_remote_engine(
         assert await server.close() == 0, server.log_tail()
 
 
+async def long_request_running(server: RawServer, engine: LlamaServer) -> Any:
+    """Once the server is ready: a long completion request, running in the engine's slot."""
+    assert (await server.wait_ready())["state"] == "ready", server.log_tail()
+    await server.open(NUMBERS_URI, NUMBERS)
+    msg_id = await server.request_nowait(
+        "textDocument/inlineCompletion", inline_params(NUMBERS_URI, 0, len(NUMBERS))
+    )
+    await wait_until(engine.busy_slots, 30, "the engine never started the request")
+    return msg_id
+
+
 async def test_a_cancel_frees_the_engines_slot(tmp_path: Path, engine: LlamaServer) -> None:
     server = await start(tmp_path, {**LONG, "engineUrl": engine.url})
     try:
-        assert (await server.wait_ready())["state"] == "ready", server.log_tail()
-        await server.open(NUMBERS_URI, NUMBERS)
-        msg_id = await server.request_nowait(
-            "textDocument/inlineCompletion", inline_params(NUMBERS_URI, 0, len(NUMBERS))
-        )
-        await wait_until(engine.busy_slots, 30, "the engine never started the request")
+        msg_id = await long_request_running(server, engine)
         (slot,) = engine.busy_slots()
         await wait_until(lambda: decoded(engine, slot) > 0, 30, "no token generated")
         first, began = decoded(engine, slot), time.monotonic()
@@ -184,12 +190,7 @@ async def test_engine_killed_mid_request_then_back(
     options = {**LONG, "engineUrl": engine.url}
     server = await start(tmp_path, options)
     try:
-        assert (await server.wait_ready())["state"] == "ready", server.log_tail()
-        await server.open(NUMBERS_URI, NUMBERS)
-        msg_id = await server.request_nowait(
-            "textDocument/inlineCompletion", inline_params(NUMBERS_URI, 0, len(NUMBERS))
-        )
-        await wait_until(engine.busy_slots, 30, "the engine never started the request")
+        msg_id = await long_request_running(server, engine)
         engine.kill()
         response = await server.response(msg_id, timeout=10)
         assert response.get("result") is None, response  # answered, empty
