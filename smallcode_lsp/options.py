@@ -138,7 +138,9 @@ class CompletionSettings:
         bounds=(0, 600_000),
     )
     speculative: bool = setting(
-        True, "prompt-lookup drafts verified in batches (greedy only; the same output up to float near-ties)"
+        True,
+        "prompt-lookup drafts verified in batches "
+        "(greedy only; the same output up to float near-ties)",
     )
     typeahead: bool = setting(
         True, "answer from a shown suggestion the user is typing along (no model work)"
