@@ -344,17 +344,15 @@ def _sized_prompt(
     if last in smaller:  # where the last request here ended: most likely again
         smaller.remove(last)
         smaller.insert(0, last)
-    smallest = prompt
-    for limit in smaller:
-        if len(prompt.tokens) - model.shared_prefix(prompt.tokens) <= affordable:
+    chosen, smallest = prompt, prompt
+    while len(chosen.tokens) - model.shared_prefix(chosen.tokens) > affordable:
+        if not smaller:
+            chosen = smallest  # nothing fits: the smallest costs least
             break
-        prompt = _build(model, request, plan, sources, parsed, limit)
-        smallest = min(smallest, prompt, key=lambda p: p.limit)
-    else:
-        if len(prompt.tokens) - model.shared_prefix(prompt.tokens) > affordable:
-            prompt = smallest  # nothing fits: the smallest costs least
-    sources.prompt_limits[uri] = prompt.limit
-    return prompt
+        chosen = _build(model, request, plan, sources, parsed, smaller.pop(0))
+        smallest = min(smallest, chosen, key=lambda p: p.limit)
+    sources.prompt_limits[uri] = chosen.limit
+    return chosen
 
 
 def run_completion(
