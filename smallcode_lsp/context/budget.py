@@ -14,6 +14,16 @@ from collections.abc import Callable
 STRIDE = 8  # prefix window starts snap to line numbers that are multiples of this
 MAX_CHARS_PER_TOKEN = 12  # no tokenizer packs more; bounds the text handed to the tokenizer
 SLACK = 0.1  # a window using at least 90% of its budget is good enough: keep it
+# A new window is fitted to this share of its budget and then kept while it fits: typing a line
+# (~30-50 tokens) then leaves the start, and the KV cache behind it, where they are. A window
+# built full to the brim moved on the next line typed: a 256-token prompt re-evaluated.
+FILL = 0.8
+HEADROOM_TOKENS = 128  # ...but no more headroom than a few lines need (large budgets)
+
+
+def fill_for(budget: int) -> float:
+    """The share of `budget` a new prefix window is fitted to."""
+    return max(FILL, 1 - HEADROOM_TOKENS / max(1, budget))
 MAX_STEPS = 6
 DEFAULT_RATIO = 0.3  # tokens per char for code, before the first measurement
 
@@ -60,10 +70,12 @@ def fit_prefix(
     count: Callable[[str], int],
     hint: int | None = None,
     ratio: float = DEFAULT_RATIO,
+    fill: float = 1.0,
 ) -> tuple[str, int, int]:
     """(window, start offset, tokens): the longest whole-line tail of `prefix` within `budget`.
 
-    `hint` is the previous window start: kept when it still fits and fills the budget well.
+    `hint` is the previous window start: kept while it fits and fills the budget well. A new
+    window is fitted to `fill` x `budget` (headroom for typing, kept until the budget is full).
     """
     if budget <= 0:
         return "", len(prefix), 0
@@ -72,11 +84,13 @@ def fit_prefix(
         if n <= budget:
             return prefix, 0, n
         ratio = n / max(1, len(prefix))
+    target = max(1, int(budget * fill))
     if hint is not None and 0 < hint <= len(prefix) and prefix[hint - 1] == "\n":
         n = count(prefix[hint:])
-        if (1 - SLACK) * budget <= n <= budget:
+        if (1 - SLACK) * target <= n <= budget:
             return prefix[hint:], hint, n
         ratio = n / max(1, len(prefix) - hint) if n else ratio
+    budget = target
     limit = max(0, len(prefix) - budget * MAX_CHARS_PER_TOKEN)
     starts = _line_starts(prefix, limit)
     last = len(starts) - 1

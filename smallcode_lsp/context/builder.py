@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable
 
-from smallcode_lsp.context.budget import DEFAULT_RATIO, fit_prefix, fit_suffix
+from smallcode_lsp.context.budget import DEFAULT_RATIO, fill_for, fit_prefix, fit_suffix
 from smallcode_lsp.context.document import ParsedDocument
 from smallcode_lsp.context.resolve import definition_snippets
 from smallcode_lsp.context.scope import imports_of, scope_chain
@@ -85,7 +85,12 @@ class ContextBuilder:
         prefix_guess = int((len(prefix) - start_guess) * self._ratio)
         chosen, used = self._pack(candidates, budget_tokens - min(prefix_guess, share))
         window, start, n = fit_prefix(
-            prefix, budget_tokens - used, self.count, self._starts.get(key), self._ratio
+            prefix,
+            budget_tokens - used,
+            self.count,
+            self._starts.get(key),
+            self._ratio,
+            fill_for(budget_tokens),
         )
         self._starts[key] = start
         if start < start_guess:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from smallcode_lsp.context.budget import SLACK, STRIDE, fit_prefix, fit_suffix
+from smallcode_lsp.context.budget import SLACK, STRIDE, fill_for, fit_prefix, fit_suffix
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 TEXT = (FIXTURES / "py_json/json/encoder.py").read_text()
@@ -55,6 +55,30 @@ def test_prefix_hint_keeps_the_start_while_typing() -> None:
         starts.add(s)
     assert starts == {start}
     assert count.calls - calls == 11  # one count per keystroke
+
+
+@pytest.mark.parametrize("budget", [256, 512, 1024])
+def test_new_windows_leave_headroom_and_keep_their_start_for_a_typed_line(budget: int) -> None:
+    """A small prompt built full to the brim moved on the next line typed (a re-prefill of the
+    whole prompt at a cold spot); one fitted with headroom keeps its start until it is full."""
+    count = Counter()
+    base = TEXT[: TEXT.index("    def encode(self, o):")]
+    fill = fill_for(budget)
+    window, start, n = fit_prefix(base, budget, count, fill=fill)
+    assert n <= fill * budget and start > 0
+    headroom = budget - n
+    assert headroom >= min(0.2 * budget, 128) - 20  # up to a line short of the target
+    typed = ""
+    line = "        chunks = self.iterencode(o, _one_shot=True)\n"  # ~25 fake tokens a line
+    while count(base[start:] + typed + line) <= budget:
+        typed += line
+        _, s, _ = fit_prefix(base + typed, budget, count, hint=start, fill=fill)
+        assert s == start  # kept: no re-prefill while the budget holds it
+    assert count(typed) >= headroom - 30
+    # Past the budget a new window is fitted, again with headroom.
+    more = base + typed + line
+    _, moved, n2 = fit_prefix(more, budget, count, hint=start, fill=fill)
+    assert moved > start and n2 <= fill * budget
 
 
 def test_minified_single_line_is_cut_by_characters() -> None:
