@@ -198,12 +198,15 @@ def run_eval(
             "empty": not prediction.strip(),
             "failed": failed,
             "ms": ms,
+            "expected": task.expected,
+            "prediction": prediction,
         })  # fmt: skip
     result = _aggregate(rows)
     result["by_kind"] = {
         kind: _aggregate([r for r in rows if r["kind"] == kind])
         for kind in sorted({r["kind"] for r in rows})
     }
+    result["tasks"] = rows  # each task's answer, for reading the JSON
     return result
 
 

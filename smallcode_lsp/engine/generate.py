@@ -150,11 +150,16 @@ LINE_AFTER_OVERRUN_MS = 1000
 
 
 def answer_deadline(
-    deadline: float | None, prompt_done: float, speed: SpeedMeter
+    deadline: float | None, prompt_done: float, speed: SpeedMeter, finish_line: bool = True
 ) -> tuple[float | None, bool]:
     """When decoding must stop, judged once the prompt is in the cache at `prompt_done`;
-    True when the prompt overran `deadline` and the answer is the rest of its line instead."""
-    if deadline is None or speed.step_fits(deadline, prompt_done):
+    True when the prompt overran `deadline` and the answer is the rest of its line instead.
+
+    Not in a typing burst (`finish_line` off: the deadline is a share of the keystroke
+    interval): the next key is due, an answer of a line would be cancelled by it unseen, and
+    the first words now are what reaches the screen (the next key's request goes on from them).
+    """
+    if deadline is None or not finish_line or speed.step_fits(deadline, prompt_done):
         return deadline, False
     return prompt_done + LINE_AFTER_OVERRUN_MS / 1000, True
 
@@ -269,7 +274,9 @@ def _generate(
     except Cancelled:
         stats.stop_reason = StopReason.CANCELLED
         return "", stats
-    deadline, overran = answer_deadline(params.deadline, time.perf_counter(), model.speed)
+    deadline, overran = answer_deadline(
+        params.deadline, time.perf_counter(), model.speed, params.finish_line
+    )
     sampler = make_sampler(params)
     emitter = _Emitter(model, stop_rules, stats, line_only=overran)
     used = sum(len(cache) for cache in model.caches)

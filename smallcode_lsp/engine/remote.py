@@ -176,7 +176,9 @@ class RemoteModel:
                 piece = event.get("content", "")
                 if first is None and (tokens or piece):
                     first = time.perf_counter()
-                    deadline, text.line_only = answer_deadline(params.deadline, first, self.speed)
+                    deadline, text.line_only = answer_deadline(
+                        params.deadline, first, self.speed, params.finish_line
+                    )
                 generated += tokens
                 stats.generated_tokens = len(generated)
                 if event.get("stop") is True:

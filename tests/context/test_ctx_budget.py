@@ -64,7 +64,7 @@ def test_new_windows_leave_headroom_and_keep_their_start_for_a_typed_line(budget
     count = Counter()
     base = TEXT[: TEXT.index("    def encode(self, o):")]
     fill = fill_for(budget)
-    window, start, n = fit_prefix(base, budget, count, fill=fill)
+    _, start, n = fit_prefix(base, budget, count, fill=fill)
     assert n <= fill * budget and start > 0
     headroom = budget - n
     assert headroom >= min(0.2 * budget, 128) - 20  # up to a line short of the target

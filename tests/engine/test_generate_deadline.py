@@ -23,6 +23,13 @@ def test_a_prompt_that_overran_the_deadline_answers_its_line() -> None:
     assert answer_deadline(10.01, 10.0, speed)[1]
 
 
+def test_in_a_typing_burst_an_overrun_prompt_answers_its_first_words() -> None:
+    """The burst deadline is a share of the keystroke interval: the next key comes before a
+    whole line could, so the words ready now are the answer (no line mode, deadline kept)."""
+    speed = SpeedMeter(generate_ms_per_token=20)
+    assert answer_deadline(10.0, 12.0, speed, finish_line=False) == (10.0, False)
+
+
 class Vocab:
     """Token i is the i-th piece; 0 ends generation."""
 
