@@ -72,6 +72,7 @@ class LoadPlan:
     threads: int
     most_users: int  # the largest N: a developer's lines do not depend on N
     keep: Path | None = None  # copy the llama-server log and request logs here
+    spread: bool = False  # pick folder names that put developer u on slot u mod slots
 
 
 def user_spots(plan: LoadPlan, user: int, root: Path) -> list[Spot]:
@@ -94,8 +95,15 @@ def user_spots(plan: LoadPlan, user: int, root: Path) -> list[Spot]:
 
 
 def workspace(base: Path, user: int, plan: LoadPlan) -> Path:
-    """A developer's workspace folder: copies of the repository's files."""
+    """A developer's workspace folder: copies of the repository's files. Its path (with the
+    user and host names) is what the slot is hashed from: with `plan.spread`, a suffix that
+    lands developer u on slot u mod slots (the best case; the hash alone may pile them up)."""
     root = base / f"dev-{user + 1}"
+    if plan.spread:
+        suffix = 0
+        while slot_for(client_key([str(root)]), plan.slots) != user % plan.slots:
+            suffix += 1
+            root = base / f"dev-{user + 1}-{suffix}"
     root.mkdir(parents=True, exist_ok=True)
     for name, source in plan.sources.items():
         shutil.copyfile(source, root / name)
@@ -176,7 +184,10 @@ async def run_load(plan: LoadPlan, users: int, extra: tuple[str, ...]) -> dict[s
         start_server, None, plan.threads, plan.slots * plan.slot_ctx,
         ("--metrics", "--log-prefix", "--log-timestamps", *extra), slots=plan.slots,
     )  # fmt: skip
-    base = Path(tempfile.mkdtemp(prefix="smallcode-remote-bench."))
+    # A fixed place: the slots hashed from the folders are the same from run to run.
+    base = Path(tempfile.gettempdir()) / "smallcode-remote-bench" / f"N{users}"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
     developers: list[Developer] = []
     try:
         for user in range(users):

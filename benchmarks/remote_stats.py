@@ -7,8 +7,11 @@ Sources, and why each:
   and keystroke-to-suggestion p50/p95 over the shown ones, as benchmarks/latency.py counts them;
 - `smallcode/completionStats` (the `debug` setting) of each answered request: the remote
   engine copies llama-server's final `timings` (`cache_n` -> promptTokensReused, `prompt_n` ->
-  promptTokensEvaluated); requests whose stream we closed early carry our own estimate and
-  cancelled or background ones report nothing, so this is the answered requests' hit ratio;
+  promptTokensEvaluated) when it read the final event; when our stop rules closed the stream
+  first (the usual end of a one-line answer) it is our own estimate of what the slot held
+  (wrong when another developer's request replaced it), and cancelled or background requests
+  report nothing: the answered requests' ratio, per developer, partly estimated. The
+  engine's ratio below is the measured one;
 - llama-server's `/metrics` (needs `--metrics`): `prompt_tokens_cached_total` (KV reused at
   each task's launch, every task: answered, cancelled, prefills) and `prompt_tokens_total`
   (evaluated): the engine's own hit ratio, cached / (cached + evaluated). `/slots` only shows

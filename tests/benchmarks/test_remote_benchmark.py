@@ -1,10 +1,17 @@
 """benchmarks/remote.py's summaries on fake records: percentiles and on-screen share, the
 prompt-cache hit ratios (answered requests' timings, the engine's /metrics), and the requests
-the engine ran after our clients let go (llama-server's log against our request logs)."""
+the engine ran after our clients let go (llama-server's log against our request logs); and one
+real smoke run of its load part (e2e)."""
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from benchmarks.latency import Keystroke
 from benchmarks.remote_stats import (
@@ -18,6 +25,9 @@ from benchmarks.remote_stats import (
     request_columns,
     typing_columns,
 )
+from tests.e2e.llama_server import require_binary
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Lines as this llama-server build writes them (--log-prefix --log-timestamps), trimmed.
 LOG = """\
@@ -153,3 +163,23 @@ def test_load_row_overall_and_per_user() -> None:
     assert users["dev-1"]["slot"] == 0 and users["dev-1"]["p95_ms"] == 60.0
     assert users["dev-2"]["on_screen_before_next_key"] == 0.0
     assert users["dev-2"]["closed_on_cancel"] == 1
+
+
+@pytest.mark.e2e
+def test_smoke_load_run_against_a_real_llama_server(tmp_path: Path) -> None:
+    """`benchmarks/remote.py --smoke --parts load --users 1`: one developer typing 4 keys
+    against a real 4-slot llama-server (~20 s on an idle 2-core machine)."""
+    require_binary()
+    out = tmp_path / "remote.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "remote.py"), "--smoke"]
+    command += ["--parts", "load", "--users", "1", "--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| 1 | dev-1 |" in done.stdout
+    (row,) = json.loads(out.read_text())["load"]
+    assert row["users"] == 1 and row["keystrokes"] == 4
+    assert row["requests"] >= 1 and row["engine_tasks"] >= 1
+    assert row["requests"] == row["read_to_end"] + row["closed_on_cancel"] + (
+        row["closed_on_fault"] + row["closed_by_our_stop"]
+    )
+    assert 0 <= row["engine_hit_ratio"] <= 1 or math.isnan(row["engine_hit_ratio"])
