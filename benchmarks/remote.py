@@ -163,6 +163,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slot-ctx", type=int, default=CTX, help="load: context per slot")
     parser.add_argument("--cps", type=float, default=8.0, help="typing speed, chars per second")
     parser.add_argument("--keys", type=int, default=24, help="typing compare: keys per file")
+    parser.add_argument("--line-keys", type=int, help="load: keys per line (default: all)")
     parser.add_argument("--stagger", type=float, default=0.7, help="load: s between starts")
     parser.add_argument("--pause", type=float, default=1.0, help="typing load: s at a new line")
     parser.add_argument("--threads", type=int, default=2, help="threads of every engine")
@@ -179,7 +180,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.users = [int(n) for n in users.split(",") if n.strip()]
     args.parts = set(args.parts.split(","))
     args.sides = (args.only,) if args.only else SIDES
-    args.files, args.probes, args.line_keys = None, True, None
+    args.files, args.probes = None, True
     if args.smoke:  # one small file, 3 keys, no probes; N = 1, 2 typing 4 keys of one line
         args.scenario, args.keys, args.files, args.probes = "typing", 3, 1, False
         args.lines, args.line_keys = 1, 4
