@@ -332,7 +332,9 @@ def summarize(name: str, run: Run, interval: float) -> dict[str, Any]:
         "server_overhead_p50_ms": round(pct(overhead, 50), 1),
         "queue_p50_ms": round(pct([s["queueMs"] for s in model], 50), 1),
         "prepare_p50_ms": round(pct([s["prepareMs"] for s in model], 50), 1),
-        "overhead_ratio_p50": round(pct(overhead, 50) / pct(raw, 50), 3) if raw else 0.0,
+        "overhead_ratio_p50": round(pct(overhead, 50) / pct(raw, 50), 3)
+        if raw and pct(raw, 50)
+        else 0.0,
         "peak_rss_mb": round(run.peak_rss / 2**20, 1),
         "after_accept_p50_ms": round(pct([ms for ms, _ in run.after_accept], 50), 1),
         "after_accept_ready": round(

@@ -76,6 +76,7 @@ async def compare_run(args: argparse.Namespace, side: str, keys: int) -> dict[st
         extra = tuple(args.server_args.split())
         server = await asyncio.to_thread(start_server, None, args.threads, CTX, extra)
         options["engineUrl"] = server.url
+        options |= engine_settings(args)
     name = f"{args.scenario}: {'in-process' if side == 'local' else 'llama-server'}"
     try:
         if args.scenario == "typing":
@@ -86,11 +87,34 @@ async def compare_run(args: argparse.Namespace, side: str, keys: int) -> dict[st
             run = await latency.replay_cold(args.spots, args.cps, args.threads, options)
             row = latency.summarize(name, run, 1 / args.cps) | latency.spot_columns(run)
             row |= {"after_accept_p50_ms": "-", "after_accept_ready": "-"}
+        row |= raw_columns(run.stats)
     finally:
         if server is not None:
             await asyncio.to_thread(server.stop)
     print(f"  {name}: done", file=sys.stderr)
     return row
+
+
+def raw_columns(stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """The raw engine time (and our overhead over it) of the model-served answers that know
+    it: all of them in process; through llama-server only those whose final `timings` we read
+    (a stream our stop rules closed has none)."""
+    known = [s for s in stats if not s["fromCache"] and s["llamaMs"] > 0]
+    raw = [s["llamaMs"] for s in known]
+    overhead = [max(0.0, s["latencyMs"] - s["llamaMs"]) for s in known]
+    raw_p50, overhead_p50 = latency.pct(raw, 50), latency.pct(overhead, 50)
+    return {
+        "raw_p50_ms": round(raw_p50, 1),
+        "server_overhead_p50_ms": round(overhead_p50, 1),
+        "overhead_ratio_p50": round(overhead_p50 / raw_p50, 3) if raw else float("nan"),
+        "raw_known": len(known),
+    }
+
+
+def engine_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Remote-engine settings besides the URL (none: the defaults)."""
+    timeout = args.engine_timeout_ms
+    return {"engineTimeoutMs": timeout} if timeout else {}
 
 
 def compare_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -123,6 +147,7 @@ def load_plan(args: argparse.Namespace) -> LoadPlan:
         most_users=max(args.users),
         keep=args.keep_logs,
         spread=args.spread_slots,
+        settings=engine_settings(args),
     )
 
 
@@ -168,6 +193,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pause", type=float, default=1.0, help="typing load: s at a new line")
     parser.add_argument("--threads", type=int, default=2, help="threads of every engine")
     parser.add_argument("--server-args", default="", help="more llama-server arguments")
+    parser.add_argument("--engine-timeout-ms", type=int, help="engineTimeoutMs (default: its)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep-logs", type=Path, help="load: keep the logs in DIR/N<users>/")
     parser.add_argument(
@@ -185,6 +211,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.scenario, args.keys, args.files, args.probes = "typing", 3, 1, False
         args.lines, args.line_keys = 1, 4
         args.stagger, args.pause, args.threads = 0.2, 0.3, 1  # 1: spinning threads on a busy box
+        args.engine_timeout_ms = args.engine_timeout_ms or 60_000  # a busy box: answers, not faults
     if args.scenario == "cold-big" and "compare" in args.parts:
         args.spots = big_spots()[: args.lines]  # all 12 unless --lines, as latency.py
     args.load_lines = args.lines or LOAD_LINES

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,7 @@ class LoadPlan:
     most_users: int  # the largest N: a developer's lines do not depend on N
     keep: Path | None = None  # copy the llama-server log and request logs here
     spread: bool = False  # pick folder names that put developer u on slot u mod slots
+    settings: dict[str, Any] = field(default_factory=dict)  # more settings for every developer
 
 
 def user_spots(plan: LoadPlan, user: int, root: Path) -> list[Spot]:
@@ -127,7 +128,8 @@ class Developer:
         self.client = await ClientServerConfig(server_command=SERVE, server_env=env).start()
         stats = self.record.stats
         self.client.feature("smallcode/completionStats")(lambda p: stats.append(_plain(p)))
-        await initialize(self.client, {"engineUrl": self.url, "debug": True}, root=self.root)
+        options = {"engineUrl": self.url, "debug": True, **self.plan.settings}
+        await initialize(self.client, options, root=self.root)
         await wait_for_state(self.client, "ready", timeout=120)
 
     async def type_lines(self, delay: float) -> None:
