@@ -5,23 +5,30 @@ developers sharing one llama-server.
    warm small files, the cancel and accept probes) or `cold-big` (fresh servers, big real
    files, a new spot every line), run by `smallcode-lsp` with the model in process and again
    with `engineUrl` pointing at a llama-server on this machine (same GGUF and threads, one
-   slot of the in-process context, 4096 tokens; started fresh for each run). One table, the
-   latency columns, a ratio row remote / in-process. Notes: `cancel->idle` is our engine
-   worker letting go (for the remote engine: closing the stream, not the server's slot), and
-   `peak RSS` is the `smallcode-lsp` process only (the remote row's model lives in
-   llama-server).
+   slot of the in-process context, 4096 tokens, llama-server's defaults otherwise; started
+   fresh for each run). One table, latency.py's columns, a ratio row llama-server /
+   in-process. Through llama-server: `cancel->idle` is our engine worker letting go (closing
+   the stream, not the server's slot: the load run measures that), `peak RSS` is the
+   `smallcode-lsp` process only (the model lives in llama-server), and the raw llama.cpp
+   time (and our overhead over it) counts only answers whose final `timings` we read.
 2. Load: N = 1, 4, 8 developers (benchmarks/remote_load.py) typing at 8 chars/s at staggered
    starts, each its own `smallcode-lsp serve` and workspace copy of the same files, against
-   ONE llama-server with `--slots` slots of `--slot-ctx` tokens each. Per N: on-screen share,
-   keystroke-to-suggestion p50/p95 overall and per developer, the slot each developer's hash
-   picked, prompt-cache hit ratios (the engine's from /metrics over every task; the answered
-   requests' from their `timings`) and the requests the engine ran after we had let go of
-   them (its log against our clients' request logs): benchmarks/remote_stats.py says what
-   each number is made of and how far to trust it.
+   ONE llama-server with `--slots` slots of `--slot-ctx` tokens each. Per N, then per
+   developer: on-screen share, keystroke-to-suggestion p50/p95, the slot the developer's
+   hash picked (`--spread-slots`: one each, the best case), the prompt-cache hit ratio (the
+   engine's, from /metrics, over every task; the answered requests', partly our estimate),
+   our /completion requests by how they ended (read to the end, closed on a cancel, on our
+   own stop rule or deadline, on a fault) and the engine's tasks that ran after we had let
+   go (ran to their end unread, or stopped when the server noticed; the slot's lag from
+   noticing to free; tasks dropped while queued for their slot).
+   benchmarks/remote_stats.py says what each number is made of and how far to trust it.
+   All processes share this machine's cores: on 2 cores, N = 8 measures eight
+   `smallcode-lsp` processes competing with the engine too.
 
     .venv/bin/python benchmarks/remote.py [--scenario typing|cold-big] [--users 1,4,8]
         [--lines N] [--slots 4] [--only remote|local] [--parts compare,load] [--json OUT]
-    .venv/bin/python benchmarks/remote.py --smoke      # seconds: proves the script works
+        [--threads 2] [--spread-slots] [--keep-logs DIR] [--server-args "..."]
+    .venv/bin/python benchmarks/remote.py --smoke      # a minute or two: proves it works
 """
 
 from __future__ import annotations
