@@ -49,15 +49,15 @@ def _record(
         out.write(json.dumps(line) + "\n")
 
 
-def install(path: Path) -> None:
+def install(log: Path) -> None:
     """Wrap HttpClient.stream and .post_json (for /completion) to log each call's end."""
     stream, post_json = http.HttpClient.stream, http.HttpClient.post_json
 
     def counted_stream(
-        self: http.HttpClient, where: str, body: dict[str, Any], cancel: CancelToken
+        self: http.HttpClient, path: str, body: dict[str, Any], cancel: CancelToken
     ) -> Iterator[dict[str, Any]]:
         began, final, error = time.monotonic(), False, None
-        inner = stream(self, where, body, cancel)
+        inner = stream(self, path, body, cancel)
         try:
             for event in inner:
                 final = final or event.get("stop") is True
@@ -66,21 +66,23 @@ def install(path: Path) -> None:
             error = type(exc).__name__
             raise
         finally:
-            inner.close()  # closes the connection when we stopped reading early
-            if where == "/completion":
-                _record(path, began, True, final, cancel.cancelled, error)
+            close = getattr(inner, "close", None)  # a generator: runs its `finally`
+            if close is not None:
+                close()  # closes the connection when we stopped reading early
+            if path == "/completion":
+                _record(log, began, True, final, cancel.cancelled, error)
 
     def counted_post(
         self: http.HttpClient,
-        where: str,
+        path: str,
         body: dict[str, Any],
         cancel: CancelToken | None = None,
     ) -> dict[str, Any]:
-        if where != "/completion":
-            return post_json(self, where, body, cancel)
+        if path != "/completion":
+            return post_json(self, path, body, cancel)
         began, final, error = time.monotonic(), False, None
         try:
-            answer = post_json(self, where, body, cancel)
+            answer = post_json(self, path, body, cancel)
             final = True
             return answer
         except Cancelled:
@@ -89,7 +91,7 @@ def install(path: Path) -> None:
             error = type(exc).__name__
             raise
         finally:
-            _record(path, began, False, final, bool(cancel and cancel.cancelled), error)
+            _record(log, began, False, final, bool(cancel and cancel.cancelled), error)
 
     http.HttpClient.stream = counted_stream  # type: ignore[method-assign]
     http.HttpClient.post_json = counted_post  # type: ignore[method-assign]
