@@ -64,6 +64,7 @@ LOAD_COLUMNS = [
     ("answered_hit_ratio", "hit ratio (answered, partly est.)"),
     ("requests", "requests"),
     ("closed_on_cancel", "closed: cancel"),
+    ("cancelled_unsent", "(of which unsent)"),
     ("closed_by_our_stop", "closed: our stop"),
     ("closed_on_fault", "closed: fault"),
     ("engine_tasks", "engine tasks"),

@@ -3,11 +3,12 @@
 The same server (`smallcode_lsp.cli.main`), with the remote engine's HTTP client wrapped to
 append one JSON line per `/completion` call to the file named by $SMALLCODE_BENCH_REQUESTS:
 `{"t": monotonic start, "ms": duration, "stream": bool, "final": bool, "cancelled": bool,
-"error": exception name or null}`. `final`: the engine's answer was read to its end (a
-stream's `stop: true` event, or a whole non-streamed body); otherwise we closed the connection
-first: `cancelled` when the request's cancel token fired (the editor cancelled it), `error`
-for a transport fault (engineTimeoutMs, a reset), else our own stop (a stop rule, the
-deadline). Counting only: nothing the server does changes.
+"error": exception name or null, "unsent": bool}`. `final`: the engine's answer was read to
+its end (a stream's `stop: true` event, or a whole non-streamed body); otherwise we closed the
+connection first: `cancelled` when the request's cancel token fired (the editor cancelled
+it), `error` for a transport fault (engineTimeoutMs, a reset), else our own stop (a stop
+rule, the deadline); `unsent`: cancelled before it was sent (the engine never saw it).
+Counting only: nothing the server does changes.
 
     python benchmarks/remote_serve.py serve --log-level INFO    # as `smallcode-lsp serve`
 """
@@ -35,7 +36,13 @@ _lock = threading.Lock()
 
 
 def _record(
-    path: Path, began: float, stream: bool, final: bool, cancelled: bool, error: str | None
+    path: Path,
+    began: float,
+    stream: bool,
+    final: bool,
+    cancelled: bool,
+    error: str | None,
+    unsent: bool,
 ) -> None:
     line = {
         "t": round(began, 4),
@@ -44,6 +51,7 @@ def _record(
         "final": final,
         "cancelled": cancelled,
         "error": error,
+        "unsent": unsent,
     }
     with _lock, path.open("a") as out:
         out.write(json.dumps(line) + "\n")
@@ -57,6 +65,7 @@ def install(log: Path) -> None:
         self: http.HttpClient, path: str, body: dict[str, Any], cancel: CancelToken
     ) -> Iterator[dict[str, Any]]:
         began, final, error = time.monotonic(), False, None
+        unsent = cancel.cancelled  # at the first next(): the request is not sent yet
         inner = stream(self, path, body, cancel)
         try:
             for event in inner:
@@ -70,7 +79,7 @@ def install(log: Path) -> None:
             if close is not None:
                 close()  # closes the connection when we stopped reading early
             if path == "/completion":
-                _record(log, began, True, final, cancel.cancelled, error)
+                _record(log, began, True, final, cancel.cancelled, error, unsent)
 
     def counted_post(
         self: http.HttpClient,
@@ -81,6 +90,7 @@ def install(log: Path) -> None:
         if path != "/completion":
             return post_json(self, path, body, cancel)
         began, final, error = time.monotonic(), False, None
+        unsent = bool(cancel and cancel.cancelled)
         try:
             answer = post_json(self, path, body, cancel)
             final = True
@@ -91,7 +101,7 @@ def install(log: Path) -> None:
             error = type(exc).__name__
             raise
         finally:
-            _record(log, began, False, final, bool(cancel and cancel.cancelled), error)
+            _record(log, began, False, final, bool(cancel and cancel.cancelled), error, unsent)
 
     http.HttpClient.stream = counted_stream  # type: ignore[method-assign]
     http.HttpClient.post_json = counted_post  # type: ignore[method-assign]

@@ -169,6 +169,7 @@ def request_columns(requests: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "requests": len(requests),
         "read_to_end": final,
         "closed_on_cancel": cancelled,
+        "cancelled_unsent": sum(1 for r in requests if r.get("unsent")),  # of closed_on_cancel
         "closed_on_fault": faults,
         "closed_by_our_stop": len(requests) - final - cancelled - faults,
     }

@@ -67,8 +67,10 @@ def key(sent: float, after_ms: float | None, items: int = 1) -> Keystroke:
     return Keystroke(sent=sent, answered=answered, items=items)
 
 
-def request(final: bool, cancelled: bool = False, error: str | None = None) -> dict:
-    return {"final": final, "cancelled": cancelled, "error": error}
+def request(
+    final: bool, cancelled: bool = False, error: str | None = None, unsent: bool = False
+) -> dict:
+    return {"final": final, "cancelled": cancelled, "error": error, "unsent": unsent}
 
 
 def test_typing_columns_percentiles_and_on_screen_share() -> None:
@@ -126,14 +128,16 @@ def test_requests_and_after_cancel_columns() -> None:
     requests = [
         request(True),
         request(False, cancelled=True, error="Cancelled"),
+        request(False, cancelled=True, error="Cancelled", unsent=True),
         request(False, error="Unreachable"),
         request(False),  # our stop rule closed it
     ]
     ours = request_columns(requests)
     assert ours == {
-        "requests": 4,
+        "requests": 5,
         "read_to_end": 1,
-        "closed_on_cancel": 1,
+        "closed_on_cancel": 2,
+        "cancelled_unsent": 1,
         "closed_on_fault": 1,
         "closed_by_our_stop": 1,
     }
