@@ -58,8 +58,11 @@ FUNCTIONS = {  # tree-sitter node types whose `body` is a function body
     "method_definition",
     "arrow_function",
     "lambda_expression",  # C++
+    "method_declaration",  # Go
+    "func_literal",  # Go
 }
-BLOCKS = {"block", "statement_block", "compound_statement"}  # their children are statements
+# Their children are statements (Go: a block holds a statement_list).
+BLOCKS = {"block", "statement_block", "compound_statement", "statement_list"}
 
 
 @dataclass(frozen=True)

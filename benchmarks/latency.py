@@ -131,7 +131,15 @@ def retype_plan(path: Path, line_text: str, keys: int) -> tuple[str, int, int, s
     return body, line, indent, typed
 
 
-async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
+async def replay(
+    config: dict[str, Any],
+    keys: int,
+    cps: float,
+    probes: bool = True,
+    files: list[tuple[Path, str, str]] | None = None,
+) -> Run:
+    """The typing scenario: per file (default: `sessions()`), a warm-up pause, `keys` typed,
+    then (with `probes`) the cancel and accept probes."""
     client = await ClientServerConfig(server_command=SERVER_COMMAND).start()
     run = Run()
     client.feature("smallcode/completionStats")(lambda params: run.stats.append(_plain(params)))
@@ -140,7 +148,7 @@ async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
     server = psutil.Process(client._server.pid)  # type: ignore[union-attr]
     interval = 1.0 / cps
     file_stats: list[dict[str, Any]] = []
-    for path, language, line_text in sessions():
+    for path, language, line_text in files or sessions():
         body, line, column, typed = retype_plan(path, line_text, keys)
         uri = path.as_uri()
         open_document(client, uri, body, language)
@@ -158,8 +166,9 @@ async def replay(config: dict[str, Any], keys: int, cps: float) -> Run:
         run.evaluated_while_typing += evaluated
         file_stats.extend(run.stats)
         run.stats.clear()
-        await cancel_probes(client, uri, line, column)
-        await accept_probes(client, run, uri, line, column, len(typed) + 2)
+        if probes:
+            await cancel_probes(client, uri, line, column)
+            await accept_probes(client, run, uri, line, column, len(typed) + 2)
         run.stats.clear()
         client.text_document_did_close(
             lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
@@ -323,7 +332,9 @@ def summarize(name: str, run: Run, interval: float) -> dict[str, Any]:
         "server_overhead_p50_ms": round(pct(overhead, 50), 1),
         "queue_p50_ms": round(pct([s["queueMs"] for s in model], 50), 1),
         "prepare_p50_ms": round(pct([s["prepareMs"] for s in model], 50), 1),
-        "overhead_ratio_p50": round(pct(overhead, 50) / pct(raw, 50), 3) if raw else 0.0,
+        "overhead_ratio_p50": round(pct(overhead, 50) / pct(raw, 50), 3)
+        if raw and pct(raw, 50)
+        else 0.0,
         "peak_rss_mb": round(run.peak_rss / 2**20, 1),
         "after_accept_p50_ms": round(pct([ms for ms, _ in run.after_accept], 50), 1),
         "after_accept_ready": round(
@@ -375,13 +386,16 @@ def delete_range(client: Any, uri: str, version: int, line: int, start: int, end
     )
 
 
-async def replay_cold(spots: list[Spot], cps: float, threads: int) -> Run:
+async def replay_cold(
+    spots: list[Spot], cps: float, threads: int, options: dict[str, Any] | None = None
+) -> Run:
     """Our server, fresh: per spot, open its file if not yet open (the file changes every
-    line), cut the line to its indentation (one didChange) and type it back."""
+    line), cut the line to its indentation (one didChange) and type it back. `options`: more
+    settings (benchmarks/remote.py: `engineUrl`)."""
     client = await ClientServerConfig(server_command=SERVER_COMMAND).start()
     run = Run()
     client.feature("smallcode/completionStats")(lambda params: run.stats.append(_plain(params)))
-    await initialize(client, {"debug": True, "nThreads": threads})
+    await initialize(client, {"debug": True, "nThreads": threads, **(options or {})})
     await wait_for_state(client, "ready")
     server = psutil.Process(client._server.pid)  # type: ignore[union-attr]
     versions: dict[str, int] = {}
@@ -498,13 +512,15 @@ def summarize_reference(name: str, run: Run, client: LlamaVimClient, interval: f
     return row | spot_columns(run)
 
 
-def ratio_row(ours: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
+def ratio_row(
+    ours: dict[str, Any], reference: dict[str, Any], name: str = "ratio ours / reference"
+) -> dict[str, Any]:
     """ours / reference for every column both rows have a number in."""
-    row: dict[str, Any] = {"config": "ratio ours / reference"}
+    row: dict[str, Any] = {"config": name}
     for key, _ in COLUMNS[1:] + SPOT_COLUMNS:
         a, b = ours.get(key), reference.get(key)
         if key == "lines_without":
-            a, b = ours["lines_without_count"], reference["lines_without_count"]
+            a, b = ours.get("lines_without_count"), reference.get("lines_without_count")
         numbers = isinstance(a, int | float) and isinstance(b, int | float)
         if numbers and b and not math.isnan(a) and not math.isnan(b):  # type: ignore[arg-type]
             row[key] = round(a / b, 3)  # type: ignore[operator]
@@ -537,6 +553,14 @@ def cold_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def cell(value: Any) -> str:
     return "-" if isinstance(value, float) and math.isnan(value) else str(value)
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
+    """A Markdown table: a row per dict, "-" for what a row lacks."""
+    print("| " + " | ".join(title for _, title in columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in rows:
+        print("| " + " | ".join(cell(row.get(key, "-")) for key, _ in columns) + " |")
 
 
 def main() -> None:
@@ -582,10 +606,7 @@ def main() -> None:
         )
         rows += cold
         columns = COLUMNS + SPOT_COLUMNS
-    print("| " + " | ".join(title for _, title in columns) + " |")
-    print("|" + "---|" * len(columns))
-    for row in rows:
-        print("| " + " | ".join(cell(row.get(key, "-")) for key, _ in columns) + " |")
+    print_table(rows, columns)
     if args.prefill:
         result = prefill.measure(args.threads, reps=prefill.REPS, spots=prefill.SPOTS)
         prefill.print_table(result)

@@ -125,12 +125,14 @@ def start_server(
     ctx: int = 4096,
     extra: tuple[str, ...] = (),
     timeout: float = 120.0,
+    slots: int = 1,
 ) -> LlamaServer:
-    """llama-server on a free loopback port, one slot; returns once /health answers 200."""
+    """llama-server on a free loopback port, `slots` slots sharing `ctx` (default one: llama.vim's
+    requests share one prompt cache); returns once /health answers 200."""
     port = free_port()
     args = [str(tool("llama-server")), "-m", model or default_model()]
     args += ["--host", "127.0.0.1", "--port", str(port), "-t", str(threads), "-c", str(ctx)]
-    args += ["-np", "1", *extra]  # one slot: llama.vim's requests share one prompt cache
+    args += ["-np", str(slots), *extra]
     if "--no-webui" in server_help():
         args.append("--no-webui")
     log = Path(tempfile.mkstemp(prefix="llama-server.", suffix=".log")[1])
