@@ -41,7 +41,7 @@ class PromptCache(Protocol):
 
 class CompletionModel(Protocol):
     """What the pipeline uses of a loaded model, on the engine's thread: the in-process
-    `LoadedModel` (model.py) and the remote engine's `RemoteModel` (remote.py)."""
+    `LoadedModel` (model.py) and the remote engine's `RemoteModel` (remote_model.py)."""
 
     fim: FimTokens
     bos: int | None

@@ -65,9 +65,9 @@ def shown_messages(server: RawServer) -> list[str]:
     ]
 
 
-def decoded(engine: LlamaServer, slot: int) -> int:
+def decoded(engine: LlamaServer, slot: int, key: str | None = None) -> int:
     """Tokens the slot's running task has generated so far."""
-    return int(engine.slot(slot)["next_token"][0]["n_decoded"])
+    return int(engine.slot(slot, key)["next_token"][0]["n_decoded"])
 
 
 async def wait_until(predicate: Any, timeout: float, what: str) -> float:
@@ -95,14 +95,16 @@ async def test_a_completion_through_the_remote_engine(
         assert await server.close() == 0, server.log_tail()
 
 
-async def long_request_running(server: RawServer, engine: LlamaServer) -> Any:
+async def long_request_running(
+    server: RawServer, engine: LlamaServer, key: str | None = None
+) -> Any:
     """Once the server is ready: a long completion request, running in the engine's slot."""
     assert (await server.wait_ready())["state"] == "ready", server.log_tail()
     await server.open(NUMBERS_URI, NUMBERS)
     msg_id = await server.request_nowait(
         "textDocument/inlineCompletion", inline_params(NUMBERS_URI, 0, len(NUMBERS))
     )
-    await wait_until(engine.busy_slots, 30, "the engine never started the request")
+    await wait_until(lambda: engine.busy_slots(key), 30, "the engine never started the request")
     return msg_id
 
 
