@@ -6,8 +6,8 @@ arrives, a cancel closes the stream and frees the server's slot, a key is honour
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -22,7 +22,7 @@ from tests.e2e.test_remote_engine import (
     KEY_ENV,
     LONG,
     current,
-    decoded,
+    decode_rate,
     long_request_running,
     shown_messages,
     start,
@@ -43,7 +43,7 @@ def engine(default_model: str) -> Iterator[LlamaServer]:
     server.stop()
 
 
-async def test_a_completion_and_a_cancel_through_v1_completions(
+async def test_a_completion_through_v1_completions(
     tmp_path: Path, engine: LlamaServer
 ) -> None:
     options = {**OPENAI, **FAST, "engineUrl": engine.url + "/v1", "engineApiKeyEnv": KEY_ENV}
@@ -72,12 +72,7 @@ async def test_a_cancel_closes_the_stream_and_frees_the_slot(
     try:
         msg_id = await long_request_running(server, engine, KEY)
         (slot,) = engine.busy_slots(KEY)
-        await wait_until(lambda: decoded(engine, slot, KEY) > 0, 30, "no token generated")
-        first, began = decoded(engine, slot, KEY), time.monotonic()
-        await asyncio.sleep(0.5)
-        done = decoded(engine, slot, KEY)
-        rate = (done - first) / (time.monotonic() - began)
-        assert rate > 0, "the engine stalled"
+        done, rate = await decode_rate(engine, slot, KEY)
         began = time.monotonic()
         await server.notify("$/cancelRequest", {"id": msg_id})
         response = await server.response(msg_id, timeout=10)
@@ -141,6 +136,4 @@ def test_the_model_command_reports_what_is_served(engine: LlamaServer) -> None:
 
 
 def _env() -> dict[str, str]:
-    import os
-
     return dict(os.environ)
