@@ -106,6 +106,11 @@ class ModelSettings:
         "token; the key itself is never read from settings, logged or shown)",
         shown="empty (no key)",
     )
+    engine_fallback: bool = setting(
+        False,
+        "while the engine is unreachable, answer from the in-process model (`model`, loaded "
+        "on the first fault and kept loaded); back to the engine once it answers",
+    )
     engine_timeout_ms: int = setting(
         10_000,
         "the longest any call to the engine may take (connect, tokenize, a whole answer); "
@@ -125,6 +130,7 @@ class ModelSettings:
             client=client,
             model=self.engine_model,
             fim_template=self.engine_fim_template,
+            fallback=self.engine_fallback,
         )
 
     def load_options(self) -> LoadOptions:

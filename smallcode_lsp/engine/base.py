@@ -96,6 +96,7 @@ class EngineStatus:
     cancel_to_idle_ms: tuple[float, ...] = ()  # recent cancelled jobs: cancel -> engine free
     kind: str = "local"  # "local" (in-process) or "remote"
     url: str | None = None  # a remote engine's address (never its key)
+    fallback: str | None = None  # why the in-process model answers for a remote engine now
 
 
 class Engine(Protocol):

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from smallcode_lsp.engine.base import EngineJob, EngineUnavailable
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.http import AuthRefused, Endpoint, EngineError, HttpClient
+from smallcode_lsp.engine.http import AuthRefused, Endpoint, EngineError, HttpClient, Unreachable
 from smallcode_lsp.engine.model import LoadOptions, ModelInfo, ModelLoadError
 from smallcode_lsp.engine.openai_api import api_root
 from smallcode_lsp.engine.remote_llama import connect_llama
@@ -50,6 +50,7 @@ class RemoteOptions:
     client: str = ""  # user and workspace: picks a stable llama-server slot
     model: str | None = None  # openai: the model to ask for (None: the first served)
     fim_template: str | None = None  # openai: a preset, a custom template, or None: by name
+    fallback: bool = False  # while the engine is down, the in-process model answers
 
 
 def client_key(roots: Sequence[str]) -> str:
@@ -94,6 +95,13 @@ class RemoteEngine(ThreadedEngine):
         self.options = options
         self._model: RemoteModel | None = None  # worker thread only
         self._retry_at = 0.0  # worker thread only: time.monotonic()
+        self._down = False  # under _lock: the last failure was Unreachable (not a key, a setting)
+
+    @property
+    def down(self) -> bool:
+        """Whether the engine could not be reached at its last try (any thread)."""
+        with self._lock:
+            return self._down
 
     def load(self, resolve_path: Callable[[], str], options: LoadOptions) -> Future[ModelInfo]:
         """Connect; the remote serves its own model (`resolve_path` and `options` are the
@@ -120,7 +128,7 @@ class RemoteEngine(ThreadedEngine):
         self._model = model
         self._retry_at = 0.0
         with self._lock:
-            self._info, self._error = model.info, None
+            self._info, self._error, self._down = model.info, None, False
         facts = ", ".join(f"{key} {value}" for key, value in model.describe().items())
         log.info(
             "engine at %s: %s, %s, FIM %s",
@@ -153,6 +161,7 @@ class RemoteEngine(ThreadedEngine):
             if self._error != message:
                 log.warning("engine: %s", message)
             self._error = message
+            self._down = isinstance(exc, Unreachable)
         return message
 
     def _drop(self) -> None:

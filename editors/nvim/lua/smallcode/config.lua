@@ -49,6 +49,7 @@ M.server_keys = {
   engineModel = 'string',
   engineFimTemplate = 'string',
   engineApiKeyEnv = 'string',
+  engineFallback = 'boolean',
   engineTimeoutMs = 'number',
   enable = 'boolean',
   disabledLanguages = 'table',
