@@ -33,6 +33,7 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     _setting_arg(parser, "--engine-model", "engineModel")
     _setting_arg(parser, "--engine-fim-template", "engineFimTemplate")
     _setting_arg(parser, "--engine-api-key-env", "engineApiKeyEnv")
+    _setting_arg(parser, "--engine-ca-file", "engineCaFile")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -48,6 +49,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         engine_model=args.engine_model,
         engine_fim_template=args.engine_fim_template,
         engine_api_key_env=args.engine_api_key_env,
+        engine_ca_file=args.engine_ca_file,
     )
     completion = CompletionSettings(
         max_tokens=getattr(args, "max_tokens", setting_spec("maxTokens").default),

@@ -106,6 +106,12 @@ class ModelSettings:
         "token; the key itself is never read from settings, logged or shown)",
         shown="empty (no key)",
     )
+    engine_ca_file: str | None = setting(
+        None,
+        "https engines: a PEM file of the CA certificates to trust instead of the system "
+        "trust store (a private CA, a self-signed proxy)",
+        shown="empty (the system trust store)",
+    )
     engine_fallback: bool = setting(
         False,
         "while the engine is unreachable, answer from the in-process model (`model`, loaded "
@@ -131,6 +137,7 @@ class ModelSettings:
             model=self.engine_model,
             fim_template=self.engine_fim_template,
             fallback=self.engine_fallback,
+            ca_file=self.engine_ca_file,
         )
 
     def load_options(self) -> LoadOptions:

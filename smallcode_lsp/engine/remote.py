@@ -51,6 +51,7 @@ class RemoteOptions:
     model: str | None = None  # openai: the model to ask for (None: the first served)
     fim_template: str | None = None  # openai: a preset, a custom template, or None: by name
     fallback: bool = False  # while the engine is down, the in-process model answers
+    ca_file: str | None = None  # https: the CA bundle to trust instead of the system's
 
 
 def client_key(roots: Sequence[str]) -> str:
@@ -69,7 +70,8 @@ def connect(options: RemoteOptions) -> RemoteModel:
     key = os.environ.get(options.api_key_env) if options.api_key_env else None
     url = api_root(options.url) if options.kind == "openai" else options.url
     try:
-        client = HttpClient(Endpoint(url, key or None, options.timeout_ms / 1000))
+        ca_file = os.path.expanduser(options.ca_file) if options.ca_file else None
+        client = HttpClient(Endpoint(url, key or None, options.timeout_ms / 1000, ca_file))
     except ValueError as exc:
         raise EngineError(str(exc)) from exc
     host = urlsplit(options.url).hostname or ""

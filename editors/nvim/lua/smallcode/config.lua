@@ -49,6 +49,7 @@ M.server_keys = {
   engineModel = 'string',
   engineFimTemplate = 'string',
   engineApiKeyEnv = 'string',
+  engineCaFile = 'string',
   engineFallback = 'boolean',
   engineTimeoutMs = 'number',
   enable = 'boolean',
