@@ -21,6 +21,7 @@ from tests.e2e.test_remote_engine import (
     KEY,
     KEY_ENV,
     LONG,
+    UNHURRIED,
     current,
     decode_rate,
     long_request_running,
@@ -43,10 +44,8 @@ def engine(default_model: str) -> Iterator[LlamaServer]:
     server.stop()
 
 
-async def test_a_completion_through_v1_completions(
-    tmp_path: Path, engine: LlamaServer
-) -> None:
-    options = {**OPENAI, **FAST, "engineUrl": engine.url + "/v1", "engineApiKeyEnv": KEY_ENV}
+async def test_a_completion_through_v1_completions(tmp_path: Path, engine: LlamaServer) -> None:
+    options = {**OPENAI, **UNHURRIED, "engineUrl": engine.url + "/v1", "engineApiKeyEnv": KEY_ENV}
     server = await start(tmp_path, options, env={KEY_ENV: KEY})
     try:
         status = await server.wait_ready()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.llama_server import LlamaServer, require_binary
-from tests.e2e.test_remote_engine import current, shown_messages, start
+from tests.e2e.test_remote_engine import UNHURRIED, current, shown_messages, start
 from tests.e2e.tls_proxy import TlsProxy, make_certificates
 from tests.reliability.conftest import FAST, assert_completes
 
@@ -33,7 +33,7 @@ def proxied(
 
 async def test_https_with_the_ca_file(tmp_path: Path, proxied: tuple[TlsProxy, Path]) -> None:
     proxy, ca = proxied
-    server = await start(tmp_path, {**FAST, "engineUrl": proxy.url, "engineCaFile": str(ca)})
+    server = await start(tmp_path, {**UNHURRIED, "engineUrl": proxy.url, "engineCaFile": str(ca)})
     try:
         status = await server.wait_ready()
         assert (status["state"], status["engineUrl"]) == ("ready", proxy.url), server.log_tail()
