@@ -171,7 +171,7 @@ class TextBlocks(BlockTokenizer):
                     part.append(self.texts[token])
                 except KeyError as exc:
                     raise LostBlock(token) from exc
-        if template is None:
+        if template is None or PRE not in ids:  # prefix-only (no template, or useFim off)
             return "".join(head + prefix + suffix + tail)
         return "".join(head) + template.render("".join(prefix), "".join(suffix)) + "".join(tail)
 

@@ -129,6 +129,13 @@ def test_repo_level_prompt_for_qwen() -> None:
     )
 
 
+def test_use_fim_off_sends_no_template() -> None:
+    blocks = TextBlocks(words)
+    fmt = PromptFormat(fim=PRESETS["qwen"].fim, bos=None, add_bos=False, use_fim=False)
+    text = blocks.render(build_prompt(PARTS, fmt, blocks.tokenize), PRESETS["qwen"])
+    assert "<|fim" not in text and text.endswith(PARTS.prefix)
+
+
 def test_evicted_blocks_take_their_text_along() -> None:
     blocks = TextBlocks(words, max_blocks=2)
     for i in range(5):

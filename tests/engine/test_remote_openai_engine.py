@@ -17,10 +17,16 @@ import pytest
 from smallcode_lsp.engine.base import EngineUnavailable
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.model import LoadOptions
-from smallcode_lsp.engine.remote import RETRY_S, RemoteEngine, RemoteOptions
+from smallcode_lsp.engine.remote import RETRY_S, RemoteEngine, RemoteOptions, connect
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import CompletionJob, ContextSources, make_plan
-from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, StopReason, Trigger
+from smallcode_lsp.types import (
+    CompletionRequest,
+    DocumentSnapshot,
+    GenerationParams,
+    StopReason,
+    Trigger,
+)
 
 TEXT = "def add(a, b):\n    return \n\nprint(add(1, 2))\n"
 CURSOR = TEXT.index("return ") + len("return ")
@@ -55,6 +61,16 @@ class FakeVllm(BaseHTTPRequestHandler):
             count = len(body["prompt"].split())
             return self._send(200, json.dumps({"count": count, "tokens": [1] * count}).encode())
         self.bodies.append(body)
+        if body.get("stream") is False:  # background prompt growth: one token, usage
+            answer = {
+                "choices": [{"text": "x", "index": 0, "finish_reason": "length"}],
+                "usage": {
+                    "prompt_tokens": 40,
+                    "completion_tokens": 1,
+                    "prompt_tokens_details": {"cached_tokens": 32},
+                },
+            }
+            return self._send(200, json.dumps(answer).encode())
         chunks: list[dict] = [
             {"choices": [{"text": piece, "index": 0, "finish_reason": None}]}
             for piece in (("a", " + b", "\n", "\nprint") if self.mode == "ok" else ("a",))
@@ -140,3 +156,20 @@ def test_bad_settings_are_explained(fake: tuple[str, type[FakeVllm]]) -> None:
                 engine.complete(job(), CancelToken()).result(10)
         finally:
             engine.close()
+
+
+def test_prompt_growth_fills_the_prefix_cache_with_one_token(
+    fake: tuple[str, type[FakeVllm]],
+) -> None:
+    url, handler = fake
+    model = connect(RemoteOptions(url, kind="openai"))
+    try:
+        prompt = model.blocks.tokenize("def f():\n    pass\n")
+        stats = model.prefill(prompt, GenerationParams(), CancelToken())
+        sent = handler.bodies[-1]
+        assert (sent["max_tokens"], sent["stream"]) == (1, False)
+        assert sent["prompt"] == "def f():\n    pass\n"  # no FIM markers: no template
+        assert (stats.prompt_tokens_reused, stats.prompt_tokens_evaluated) == (32, 8)
+        assert model.shared_prefix(prompt) == len(prompt)  # remembered as cached
+    finally:
+        model.close()
