@@ -91,6 +91,8 @@ def vscode_property(spec: SettingSpec) -> dict[str, Any]:
     if spec.kind == "array":
         prop["items"] = {"type": "string"}
     prop["default"] = "" if spec.default is None else json_default(spec)
+    if spec.choices:
+        prop["enum"] = ["", *spec.choices]  # empty: the default
     prop.update(_bounds(spec))
     # A path differs per machine; the rest may differ per window.
     prop["scope"] = "machine-overridable" if spec.kind == "string" else "window"
@@ -100,7 +102,10 @@ def vscode_property(spec: SettingSpec) -> dict[str, Any]:
 
 def jetbrains_property(spec: SettingSpec) -> dict[str, Any]:
     if spec.kind == "string":
-        return {"type": ["string", "null"], "description": editor_description(spec)}
+        nullable: dict[str, Any] = {"type": ["string", "null"]}
+        if spec.choices:
+            nullable["enum"] = [*spec.choices, None]  # null: the default
+        return {**nullable, "description": editor_description(spec)}
     prop: dict[str, Any] = {"type": spec.kind}
     if spec.kind == "array":
         prop["items"] = {"type": "string"}

@@ -16,7 +16,7 @@ def _setting_arg(parser: argparse.ArgumentParser, flag: str, key: str) -> None:
     spec = setting_spec(key)
     kind = {"integer": int, "number": float, "string": str}[spec.kind]
     text = f"{spec.description} (default: {spec.shown})".replace("%", "%%")  # argparse formats it
-    parser.add_argument(flag, type=kind, default=spec.default, help=text)
+    parser.add_argument(flag, type=kind, default=spec.default, help=text, choices=spec.choices)
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +30,10 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     _setting_arg(parser, "--cpu-moe", "cpuMoe")
     _setting_arg(parser, "--engine-url", "engineUrl")
     _setting_arg(parser, "--engine-kind", "engineKind")
+    _setting_arg(parser, "--engine-model", "engineModel")
+    _setting_arg(parser, "--engine-fim-template", "engineFimTemplate")
+    _setting_arg(parser, "--engine-api-key-env", "engineApiKeyEnv")
+    _setting_arg(parser, "--engine-ca-file", "engineCaFile")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -42,6 +46,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         cpu_moe=args.cpu_moe,
         engine_url=args.engine_url,
         engine_kind=args.engine_kind,
+        engine_model=args.engine_model,
+        engine_fim_template=args.engine_fim_template,
+        engine_api_key_env=args.engine_api_key_env,
+        engine_ca_file=args.engine_ca_file,
     )
     completion = CompletionSettings(
         max_tokens=getattr(args, "max_tokens", setting_spec("maxTokens").default),

@@ -10,7 +10,9 @@ from pathlib import Path
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.http import EngineError
 from smallcode_lsp.engine.model import LoadedModel, ModelLoadError
-from smallcode_lsp.engine.remote import RemoteModel, client_key, connect
+from smallcode_lsp.engine.openai_api import CHARS_PER_TOKEN
+from smallcode_lsp.engine.remote import client_key, connect
+from smallcode_lsp.engine.remote_model import RemoteModel
 from smallcode_lsp.languages import language_id_for_path
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import ContextSources, make_plan, run_alternatives
@@ -97,6 +99,13 @@ def complete_command(location: str, settings: Settings, invoked: bool = False) -
     return 0
 
 
+TOKENIZER_TEXT = {
+    "llama-server": "the engine's /tokenize (llama-server)",
+    "vllm": "the engine's /tokenize (vLLM)",
+    "estimate": f"estimated, {CHARS_PER_TOKEN:g} characters a token (no /tokenize)",
+}
+
+
 def model_command(settings: Settings, as_json: bool = False) -> int:
     remote = settings.model.engine_url
     model = _connect(settings, "model") if remote else _load(settings, "model")
@@ -105,15 +114,7 @@ def model_command(settings: Settings, as_json: bool = False) -> int:
     info = model.info
     engine: dict[str, object] = {"kind": "local"}
     if isinstance(model, RemoteModel):
-        facts = model.facts
-        engine = {
-            "kind": "remote",
-            "api": "llama-server",
-            "url": remote,
-            "slots": facts.total_slots,
-            "slotContext": facts.n_ctx,
-            "ourSlot": model.slot_id,
-        }
+        engine = {"kind": "remote", "url": remote, **model.describe()}
     model.close()
     if as_json:
         print(json.dumps({**info.as_dict(), "engine": engine}, indent=2))
@@ -135,7 +136,18 @@ def model_command(settings: Settings, as_json: bool = False) -> int:
         ("fill-in-the-middle", "yes" if info.has_fim else "no (prefix-only prompts)"),
         ("mixture of experts", experts),
     ]
-    if engine["kind"] == "remote":
+    if engine["kind"] == "remote" and engine["api"] == "openai":
+        fim = engine["fimTemplate"]
+        rows = [
+            ("engine", f"OpenAI-compatible /v1/completions at {remote}"),
+            ("model (served name)", info.path),
+            ("context", f"{engine['context']} tokens"),
+            ("FIM template", "none (prefix-only prompts)" if fim == "none" else str(fim)),
+            ("token counts", TOKENIZER_TEXT.get(str(engine["tokenizer"]), "?")),
+            *rows[1:],
+        ]
+        rows = [row for row in rows if row[0] not in ("fill-in-the-middle", "vocabulary")]
+    elif engine["kind"] == "remote":
         rows = [
             ("engine", f"llama-server at {remote}"),
             ("model (remote path)", info.path),

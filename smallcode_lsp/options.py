@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from smallcode_lsp.engine.model import LoadOptions
-from smallcode_lsp.engine.remote import RemoteOptions
+from smallcode_lsp.engine.remote import KINDS, RemoteOptions
 
 Kind = Literal["string", "integer", "number", "boolean", "array"]
 Group = Literal["model", "completion", "bench"]
@@ -33,10 +33,18 @@ def setting(
     key: str | None = None,
     bounds: tuple[float, float] | None = None,
     shown: str | None = None,
+    choices: tuple[str, ...] | None = None,
 ) -> Any:
     """A settings field: `key` defaults to the camelCase field name; `shown` is the README's
-    default column when the bare value would mislead (0 meaning "automatic")."""
-    meta = {"key": key, "description": description, "bounds": bounds, "shown": shown}
+    default column when the bare value would mislead (0 meaning "automatic"); `choices`: the
+    values a string setting accepts (empty still means the default)."""
+    meta = {
+        "key": key,
+        "description": description,
+        "bounds": bounds,
+        "shown": shown,
+        "choices": choices,
+    }
     return field(default=default, metadata=meta)
 
 
@@ -76,15 +84,38 @@ class ModelSettings:
     )
     engine_kind: str | None = setting(
         None,
-        "the engine's API: llama-server (`openai`, any OpenAI-compatible /v1/completions, "
-        "is not implemented yet)",
+        "the engine's API: `llama-server` (its /completion: token prompts, slot per user) or "
+        "`openai` (any OpenAI-compatible /v1/completions: vLLM, SGLang, llama-server, Ollama)",
         shown="llama-server",
+        choices=KINDS,
+    )
+    engine_model: str | None = setting(
+        None,
+        "engineKind openai: the model name sent in requests",
+        shown="empty (the first of /v1/models)",
+    )
+    engine_fim_template: str | None = setting(
+        None,
+        "engineKind openai: the fill-in-the-middle prompt, a preset (qwen, deepseek, "
+        "starcoder2, codellama, codestral, none) or a template with {prefix} and {suffix}",
+        shown="empty (a preset picked from the model's name, else none)",
     )
     engine_api_key_env: str | None = setting(
         None,
         "the name of the environment variable holding the engine's API key (sent as a Bearer "
         "token; the key itself is never read from settings, logged or shown)",
         shown="empty (no key)",
+    )
+    engine_ca_file: str | None = setting(
+        None,
+        "https engines: a PEM file of the CA certificates to trust instead of the system "
+        "trust store (a private CA, a self-signed proxy)",
+        shown="empty (the system trust store)",
+    )
+    engine_fallback: bool = setting(
+        False,
+        "while the engine is unreachable, answer from the in-process model (`model`, loaded "
+        "on the first fault and kept loaded); back to the engine once it answers",
     )
     engine_timeout_ms: int = setting(
         10_000,
@@ -103,6 +134,10 @@ class ModelSettings:
             api_key_env=self.engine_api_key_env,
             timeout_ms=self.engine_timeout_ms,
             client=client,
+            model=self.engine_model,
+            fim_template=self.engine_fim_template,
+            fallback=self.engine_fallback,
+            ca_file=self.engine_ca_file,
         )
 
     def load_options(self) -> LoadOptions:
@@ -196,6 +231,7 @@ class SettingSpec:
     description: str
     bounds: tuple[float, float] | None
     shown: str  # README's default column
+    choices: tuple[str, ...] | None = None  # the values a string setting accepts
 
     def value_in(self, settings: Settings) -> Any:
         return getattr(getattr(settings, self.group), self.name)
@@ -245,6 +281,7 @@ def _build_spec() -> tuple[SettingSpec, ...]:
                     description=meta["description"],
                     bounds=meta["bounds"],
                     shown=meta["shown"] or _shown(f.default),
+                    choices=meta["choices"],
                 )
             )
     return tuple(specs)
@@ -280,6 +317,8 @@ def _coerce(spec: SettingSpec, value: Any) -> Any:
             return None
         if not isinstance(value, str):
             raise TypeError("expected a string")
+        if spec.choices is not None and value not in spec.choices:
+            raise ValueError(f"expected one of {', '.join(spec.choices)}")
         return value
     low, high = spec.bounds or (float("-inf"), float("inf"))
     if not low <= value <= high:

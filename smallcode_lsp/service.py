@@ -19,6 +19,7 @@ from smallcode_lsp.default_model import default_model_path
 from smallcode_lsp.documents import DocumentStore, TextEdit
 from smallcode_lsp.engine.base import CompletionModel, Engine
 from smallcode_lsp.engine.cancel import CancelToken
+from smallcode_lsp.engine.fallback import FallbackEngine
 from smallcode_lsp.engine.local import LocalEngine
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions, client_key
@@ -50,7 +51,7 @@ class Acceptance:
 
 @dataclass
 class ServiceStatus:
-    state: str = "starting"  # starting | loading | ready | generating | error | disabled
+    state: str = "starting"  # starting | loading | ready | generating | error | disabled | fallback
     error: str | None = None
     model: ModelInfo | None = None
     last: GenerationStats | None = None
@@ -77,8 +78,13 @@ class _Probe:
 
 
 def make_engine(remote: RemoteOptions | None) -> Engine:
-    """The in-process engine, or a remote one when `engineUrl` is set."""
-    return RemoteEngine(remote) if remote is not None else LocalEngine()
+    """The in-process engine, or a remote one when `engineUrl` is set (with the in-process
+    model while it is down, when `engineFallback` is on)."""
+    if remote is None:
+        return LocalEngine()
+    if remote.fallback:
+        return FallbackEngine(RemoteEngine(remote))
+    return RemoteEngine(remote)
 
 
 class CompletionService:
@@ -143,6 +149,7 @@ class CompletionService:
         elif error is None:
             self.status.model, self.status.error = future.result(), None
             self._set_state("ready" if self.settings.completion.enable else "disabled")
+            self._follow_engine()  # a remote engine down at load: its fallback answers
 
     def _use_chosen_engine(self) -> None:
         """In-process or remote, as the settings say now (nothing runs: a load is starting)."""
@@ -162,7 +169,18 @@ class CompletionService:
         engine = self.engine.status()
         if engine.loading:
             return
-        if engine.error is not None:
+        if engine.fallback is not None:  # answered by the in-process model meanwhile
+            new = engine.fallback != self.status.error
+            self.status.error = engine.fallback
+            self.status.model = engine.model or self.status.model
+            if new:
+                self._on_error(f"SmallCode: {engine.fallback}")
+            if self.status.state != "fallback":
+                self._set_state("fallback")
+            elif new:
+                self._on_status()
+            self._schedule_probe()
+        elif engine.error is not None:
             new = engine.error != self.status.error
             self.status.error = engine.error
             if new:
@@ -330,6 +348,8 @@ class CompletionService:
             "engineIdle": engine.idle,
             "engineBackgroundIdle": engine.background_idle,
             "engine": engine.kind,  # local | remote
+            # Who answers now: the in-process model while a remote engine is down (fallback).
+            "engineServing": "local" if engine.fallback is not None else engine.kind,
             "engineUrl": engine.url,
             # Every prompt token decoded since the model loaded (background work included).
             "promptTokensEvaluated": engine.prompt_tokens_evaluated,

@@ -41,7 +41,7 @@ class PromptCache(Protocol):
 
 class CompletionModel(Protocol):
     """What the pipeline uses of a loaded model, on the engine's thread: the in-process
-    `LoadedModel` (model.py) and the remote engine's `RemoteModel` (remote.py)."""
+    `LoadedModel` (model.py) and the remote engine's `RemoteModel` (remote_model.py)."""
 
     fim: FimTokens
     bos: int | None
@@ -96,6 +96,7 @@ class EngineStatus:
     cancel_to_idle_ms: tuple[float, ...] = ()  # recent cancelled jobs: cancel -> engine free
     kind: str = "local"  # "local" (in-process) or "remote"
     url: str | None = None  # a remote engine's address (never its key)
+    fallback: str | None = None  # why the in-process model answers for a remote engine now
 
 
 class Engine(Protocol):

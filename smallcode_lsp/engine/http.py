@@ -35,6 +35,10 @@ class AuthRefused(EngineError):
     """HTTP 401/403: the API key is missing or wrong."""
 
 
+class CertificateRefused(EngineError):
+    """https: the engine's certificate did not verify against the trusted CAs."""
+
+
 class BadResponse(EngineError):
     """An answer that is not what the engine's API promises (status, JSON, fields)."""
 
@@ -46,6 +50,7 @@ class Endpoint:
     url: str  # http(s)://host[:port][/base]
     api_key: str | None = None  # sent as `Authorization: Bearer`; never logged
     timeout_s: float = 10.0  # connect, every read, and a whole call
+    ca_file: str | None = None  # https: trust only the CAs in this PEM file (else the system's)
 
     def __repr__(self) -> str:  # keeps the key out of logs and tracebacks
         return f"Endpoint({self.url!r}, key={'set' if self.api_key else 'none'})"
@@ -76,6 +81,20 @@ def parse_sse_line(line: bytes, pending: list[bytes]) -> dict[str, Any] | None:
     return event
 
 
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Certificates and host names checked against `ca_file` only, else the system trust
+    store. ValueError (for the user) when the file cannot be read as PEM certificates."""
+    if not ca_file:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValueError(
+            f"engineCaFile {ca_file}: not a readable PEM CA bundle ({reason})"
+        ) from exc
+
+
 class HttpClient:
     """JSON and SSE calls to one engine; the connection is kept between calls."""
 
@@ -85,6 +104,7 @@ class HttpClient:
             raise ValueError(f"engine URL must be http(s)://host[:port][/path], got {endpoint.url}")
         self.endpoint = endpoint
         self._https = parts.scheme == "https"
+        self._tls = tls_context(endpoint.ca_file) if self._https else None
         self._host = parts.hostname
         self._port = parts.port
         self._base = parts.path.rstrip("/")
@@ -156,10 +176,9 @@ class HttpClient:
         if self._conn is not None:
             return self._conn, True
         timeout = self.endpoint.timeout_s
-        if self._https:
-            context = ssl.create_default_context()  # the system trust store
+        if self._tls is not None:
             self._conn = http.client.HTTPSConnection(
-                self._host, self._port, timeout=timeout, context=context
+                self._host, self._port, timeout=timeout, context=self._tls
             )
         else:
             self._conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
@@ -258,6 +277,16 @@ class HttpClient:
         self.close()
         if cancel is not None and cancel.cancelled:
             return Cancelled()
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            trusted = (
+                f"the CAs in engineCaFile {self.endpoint.ca_file}"
+                if self.endpoint.ca_file
+                else "the system trust store (set engineCaFile to the CA bundle that signed it)"
+            )
+            return CertificateRefused(
+                f"engine at {self.url}: its TLS certificate did not verify against {trusted}: "
+                f"{exc.verify_message or exc}"
+            )
         if isinstance(exc, TimeoutError | socket.timeout):
             return Unreachable(
                 f"engine unreachable at {self.url}: no answer in {self.endpoint.timeout_s:g} s"

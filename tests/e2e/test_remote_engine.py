@@ -30,6 +30,9 @@ NUMBERS_URI = "file:///virtual/numbers.py"
 NUMBERS = "numbers = [" + ", ".join(str(i) for i in range(1, 40)) + ", "
 OK_URI = "file:///check/ok.py"
 OK_TEXT = "def add(a, b):\n    return "
+# No answer deadline: a cold engine on a machine loaded by other work may miss the 1 s budget
+# and answer empty (what deadlines are for; tested elsewhere).
+UNHURRIED = {**FAST, "latencyBudgetMs": 0}
 LONG = {
     "maxTokens": 400,
     "latencyBudgetMs": 0,
@@ -65,9 +68,20 @@ def shown_messages(server: RawServer) -> list[str]:
     ]
 
 
-def decoded(engine: LlamaServer, slot: int) -> int:
+def decoded(engine: LlamaServer, slot: int, key: str | None = None) -> int:
     """Tokens the slot's running task has generated so far."""
-    return int(engine.slot(slot)["next_token"][0]["n_decoded"])
+    return int(engine.slot(slot, key)["next_token"][0]["n_decoded"])
+
+
+async def decode_rate(engine: LlamaServer, slot: int, key: str | None = None) -> tuple[int, float]:
+    """Tokens decoded so far and tokens/s, measured over at least 0.5 s and one token (a
+    machine busy with other work may stall the engine for a moment)."""
+    await wait_until(lambda: decoded(engine, slot, key) > 0, 30, "no token generated")
+    first, began = decoded(engine, slot, key), time.monotonic()
+    await asyncio.sleep(0.5)  # into the 400-token answer: its speed here
+    await wait_until(lambda: decoded(engine, slot, key) > first, 30, "the engine stalled")
+    done = decoded(engine, slot, key)
+    return done, (done - first) / (time.monotonic() - began)
 
 
 async def wait_until(predicate: Any, timeout: float, what: str) -> float:
@@ -81,7 +95,7 @@ async def wait_until(predicate: Any, timeout: float, what: str) -> float:
 async def test_a_completion_through_the_remote_engine(
     tmp_path: Path, engine: LlamaServer, default_model: str
 ) -> None:
-    server = await start(tmp_path, {**FAST, "engineUrl": engine.url})
+    server = await start(tmp_path, {**UNHURRIED, "engineUrl": engine.url})
     try:
         status = await server.wait_ready()
         assert status["state"] == "ready", server.log_tail()
@@ -95,14 +109,16 @@ async def test_a_completion_through_the_remote_engine(
         assert await server.close() == 0, server.log_tail()
 
 
-async def long_request_running(server: RawServer, engine: LlamaServer) -> Any:
+async def long_request_running(
+    server: RawServer, engine: LlamaServer, key: str | None = None
+) -> Any:
     """Once the server is ready: a long completion request, running in the engine's slot."""
     assert (await server.wait_ready())["state"] == "ready", server.log_tail()
     await server.open(NUMBERS_URI, NUMBERS)
     msg_id = await server.request_nowait(
         "textDocument/inlineCompletion", inline_params(NUMBERS_URI, 0, len(NUMBERS))
     )
-    await wait_until(engine.busy_slots, 30, "the engine never started the request")
+    await wait_until(lambda: engine.busy_slots(key), 30, "the engine never started the request")
     return msg_id
 
 
@@ -111,12 +127,7 @@ async def test_a_cancel_frees_the_engines_slot(tmp_path: Path, engine: LlamaServ
     try:
         msg_id = await long_request_running(server, engine)
         (slot,) = engine.busy_slots()
-        await wait_until(lambda: decoded(engine, slot) > 0, 30, "no token generated")
-        first, began = decoded(engine, slot), time.monotonic()
-        await asyncio.sleep(0.5)  # into the 400-token answer: its speed here
-        done = decoded(engine, slot)
-        rate = (done - first) / (time.monotonic() - began)
-        assert rate > 0, "the engine stalled"
+        done, rate = await decode_rate(engine, slot)
         began = time.monotonic()
         await server.notify("$/cancelRequest", {"id": msg_id})
         response = await server.response(msg_id, timeout=10)

@@ -152,10 +152,10 @@ def test_a_refused_key_is_explained_without_the_key(
         engine.close()
 
 
-def test_openai_kind_is_not_implemented_yet(fake: tuple[str, type[FakeLlamaServer]]) -> None:
-    engine = RemoteEngine(RemoteOptions(fake[0], kind="openai"))
+def test_an_unknown_kind_is_explained(fake: tuple[str, type[FakeLlamaServer]]) -> None:
+    engine = RemoteEngine(RemoteOptions(fake[0], kind="tgi"))
     try:
-        with pytest.raises(Exception, match="not implemented yet"):
+        with pytest.raises(Exception, match="engineKind 'tgi' is not one of llama-server, openai"):
             engine.load(lambda: "", LoadOptions()).result(10)
     finally:
         engine.close()

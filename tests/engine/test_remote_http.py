@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +141,12 @@ def test_bad_urls() -> None:
     for bad in ("localhost:8080", "ftp://host/", "http://"):
         with pytest.raises(ValueError):
             HttpClient(Endpoint(bad))
+
+
+def test_a_ca_file_that_is_no_pem_bundle_is_explained(tmp_path: Path) -> None:
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate\n")
+    for path in (bad, tmp_path / "missing.pem"):
+        with pytest.raises(ValueError, match=f"engineCaFile {path}: not a readable PEM CA bundle"):
+            HttpClient(Endpoint("https://127.0.0.1:1", ca_file=str(path)))
+    HttpClient(Endpoint("http://127.0.0.1:1", ca_file=str(bad)))  # http: not read

@@ -15,7 +15,8 @@ from smallcode_lsp.engine.llama_server import (
     token_list,
     tokenize_body,
 )
-from smallcode_lsp.engine.remote import SlotPrompt, StreamText, client_key
+from smallcode_lsp.engine.remote import client_key
+from smallcode_lsp.engine.remote_model import SlotPrompt, StreamText
 from smallcode_lsp.engine.stops import stop_at_line_end
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
 

@@ -6,6 +6,7 @@ import asyncio
 
 from smallcode_lsp.cli import _settings, build_parser
 from smallcode_lsp.engine.base import EngineStatus
+from smallcode_lsp.engine.fallback import FallbackEngine
 from smallcode_lsp.engine.local import LocalEngine
 from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions
 from smallcode_lsp.options import ModelSettings, Settings, merge_settings
@@ -116,3 +117,51 @@ def test_the_service_switches_engines_at_load_when_the_settings_ask() -> None:
         service.close()
 
     asyncio.run(scenario())
+
+
+def test_openai_fallback_and_tls_settings() -> None:
+    payload = {
+        "engineUrl": "https://gpu-box:8000/v1",
+        "engineKind": "openai",
+        "engineModel": "Qwen/Qwen2.5-Coder-7B",
+        "engineFimTemplate": "qwen",
+        "engineFallback": True,
+        "engineCaFile": "~/team-ca.pem",
+    }
+    settings, problems = merge_settings(Settings(), payload)
+    assert problems == []
+    remote = settings.model.remote_options("me")
+    assert remote is not None
+    assert (remote.kind, remote.model, remote.fim_template) == (
+        "openai",
+        "Qwen/Qwen2.5-Coder-7B",
+        "qwen",
+    )
+    assert remote.fallback and remote.ca_file == "~/team-ca.pem"
+    engine = make_engine(remote)
+    try:
+        assert isinstance(engine, FallbackEngine) and engine.status().kind == "remote"
+    finally:
+        engine.close()
+
+
+def test_an_unknown_engine_kind_is_refused_and_the_old_one_kept() -> None:
+    settings, problems = merge_settings(Settings(), {"engineKind": "tgi"})
+    assert settings.model.engine_kind is None
+    assert problems == [
+        "setting smallcode.engineKind='tgi' ignored: expected one of llama-server, openai"
+    ]
+
+
+def test_new_engine_flags() -> None:
+    args = build_parser().parse_args(
+        [
+            "model",
+            *("--engine-url", "http://h:8000", "--engine-kind", "openai"),
+            *("--engine-model", "m", "--engine-fim-template", "{prefix}<X>{suffix}"),
+            *("--engine-api-key-env", "K", "--engine-ca-file", "/ca.pem"),
+        ]
+    )
+    model = _settings(args).model
+    assert (model.engine_model, model.engine_fim_template) == ("m", "{prefix}<X>{suffix}")
+    assert (model.engine_api_key_env, model.engine_ca_file) == ("K", "/ca.pem")

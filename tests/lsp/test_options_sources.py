@@ -49,6 +49,10 @@ def _check_schema(where: str, props: dict[str, Any], *, string_default: Any) -> 
         assert prop.get("minimum") == low, f"{where}: {key} minimum; {FIX}"
         assert prop.get("maximum") == high, f"{where}: {key} maximum; {FIX}"
         assert prop["description"] == sync.editor_description(spec), f"{where}: {key}; {FIX}"
+        if spec.choices:
+            assert set(spec.choices) <= set(prop.get("enum", ())), f"{where}: {key} enum; {FIX}"
+        else:
+            assert "enum" not in prop, f"{where}: {key} enum; {FIX}"
 
 
 def test_vscode_package_json() -> None:

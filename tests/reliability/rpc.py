@@ -149,7 +149,7 @@ class RawServer:
         deadline = time.monotonic() + timeout
         while True:
             status = (await self.request("smallcode/status", {}))["result"]
-            if status["state"] in ("ready", "error", "disabled"):
+            if status["state"] in ("ready", "error", "disabled", "fallback"):
                 return status
             if time.monotonic() > deadline:
                 raise TimeoutError(f"server still {status['state']}")

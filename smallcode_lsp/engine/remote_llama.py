@@ -1,0 +1,164 @@
+"""The remote model over llama-server's own API: tokens through `/tokenize` (cached in line
+blocks), generation streamed from `/completion` with our own token-list prompt, pinned to a
+slot of the user's own (llama_server.py has the request and answer formats)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from smallcode_lsp.engine.cancel import Cancelled, CancelToken
+from smallcode_lsp.engine.generate import answer_deadline
+from smallcode_lsp.engine.http import HttpClient, Unreachable
+from smallcode_lsp.engine.llama_server import (
+    ServerFacts,
+    Timings,
+    completion_body,
+    prefill_body,
+    read_facts,
+    slot_for,
+    stop_reason,
+    token_list,
+    tokenize_body,
+)
+from smallcode_lsp.engine.remote_model import Measured, RemoteModel, StreamText
+from smallcode_lsp.engine.stops import StopRule
+from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
+
+
+class LlamaServerModel(RemoteModel):
+    """A model served by llama-server, as the pipeline sees it (engine thread only)."""
+
+    api = "llama-server"
+
+    def __init__(self, client: HttpClient, facts: ServerFacts, slot: int, timeout_ms: int):
+        super().__init__(client, facts.info, facts.fim, facts.n_ctx, timeout_ms, bos=facts.bos)
+        self.facts = facts
+        self.add_bos = facts.add_bos
+        self.slot_id = slot
+
+    def tokenize(self, text: str) -> list[int]:
+        if not text:
+            return []
+        answer = self.client.post_json("/tokenize", tokenize_body(text))
+        return token_list(answer.get("tokens"), "/tokenize")
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "api": self.api,
+            "slots": self.facts.total_slots,
+            "slotContext": self.facts.n_ctx,
+            "ourSlot": self.slot_id,
+        }
+
+    def generate(
+        self,
+        prompt: Sequence[int],
+        params: GenerationParams,
+        stop_rules: Sequence[StopRule],
+        cancel: CancelToken,
+    ) -> tuple[str, GenerationStats]:
+        """Stream `/completion`; stop (close the stream) at a stop rule, the deadline or a
+        cancel. Transport faults raise EngineError (the engine answers empty)."""
+        stats = GenerationStats(prompt_tokens=len(prompt), stop_reason=StopReason.MAX_TOKENS)
+        reused = self.slot.shared_prefix(prompt)
+        began = time.perf_counter()
+        body = completion_body(prompt, params, self.slot_id, began, self.timeout_ms)
+        text = StreamText(stop_rules, stats)
+        deadline = params.deadline
+        generated: list[int] = []
+        first: float | None = None
+        final: dict[str, object] | None = None
+        try:
+            for event in self.client.stream("/completion", body, cancel):
+                tokens = token_list(event.get("tokens", []), "/completion")
+                piece = event.get("content", "")
+                if first is None and (tokens or piece):
+                    first = time.perf_counter()
+                    deadline, text.line_only = answer_deadline(
+                        params.deadline, first, self.speed, params.finish_line
+                    )
+                generated += tokens
+                stats.generated_tokens = len(generated)
+                if event.get("stop") is True:
+                    final = event
+                if text.add(piece if isinstance(piece, str) else ""):
+                    break
+                if final is not None:
+                    stats.stop_reason = stop_reason(final, params.max_tokens)
+                    break
+                if cancel.cancelled:
+                    stats.stop_reason = StopReason.CANCELLED
+                    break
+                if (
+                    deadline is not None
+                    and text.text.strip()
+                    and not self.speed.step_fits(deadline, time.perf_counter())
+                ):
+                    stats.stop_reason = StopReason.DEADLINE
+                    break
+            else:  # no stop event and no reason of ours to stop: the server went away
+                raise Unreachable(f"engine unreachable at {self.client.url}: closed mid-answer")
+        except Cancelled:
+            stats.stop_reason = StopReason.CANCELLED
+        ended = time.perf_counter()
+        self._account(stats, prompt, generated, reused, final, began, first, ended)
+        return text.text, stats
+
+    def prefill(
+        self, prompt: Sequence[int], params: GenerationParams, cancel: CancelToken
+    ) -> GenerationStats:
+        stats = GenerationStats(prompt_tokens=len(prompt), stop_reason=StopReason.MAX_TOKENS)
+        reused = self.slot.shared_prefix(prompt)
+        began = time.perf_counter()
+        final: dict[str, object] | None = None
+        try:
+            final = self.client.post_json("/completion", prefill_body(prompt, self.slot_id), cancel)
+        except Cancelled:
+            stats.stop_reason = StopReason.CANCELLED
+        self._account(stats, prompt, [], reused, final, began, None, time.perf_counter())
+        return stats
+
+    def _account(
+        self,
+        stats: GenerationStats,
+        prompt: Sequence[int],
+        generated: list[int],
+        reused: int,
+        final: dict[str, object] | None,
+        began: float,
+        first: float | None,
+        ended: float,
+    ) -> None:
+        """Fill `stats`, feed the speed meter, remember what the slot now holds."""
+        timings = Timings.of(final) if final is not None else None
+        if timings is not None and timings.prompt_n + timings.cache_n > 0:
+            measured = Measured(
+                reused=timings.cache_n,
+                evaluated=timings.prompt_n,
+                prompt_ms=timings.prompt_ms,
+                generate_ms=timings.predicted_ms,
+                generated=timings.predicted_n,
+                reported=True,
+                timed=True,
+            )
+        else:  # the stream was closed early: our own clock and our own idea of the slot
+            prompt_end = first if first is not None else ended
+            measured = Measured(
+                reused=reused,
+                evaluated=len(prompt) - reused,
+                prompt_ms=(prompt_end - began) * 1000,
+                generate_ms=(ended - prompt_end) * 1000,
+                generated=len(generated),
+                reported=False,
+                timed=False,
+            )
+        self.record(stats, measured)
+        # The last generated token was sampled, not decoded: the slot holds the ones before.
+        self.slot.tokens = list(prompt) + generated[:-1]
+
+
+def connect_llama(client: HttpClient, who: str, timeout_ms: int) -> LlamaServerModel:
+    """What the llama-server at `client` serves now, and the slot for `who`."""
+    facts = read_facts(client)
+    return LlamaServerModel(client, facts, slot_for(who, facts.total_slots), timeout_ms)
