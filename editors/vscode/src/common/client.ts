@@ -1,5 +1,6 @@
 // Owns the language client: start, restart, settings push, status, commands.
 import * as fs from 'fs';
+import * as readline from 'readline';
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
@@ -12,12 +13,17 @@ import { executable, resolveLaunch } from './launch';
 import { debounce, launchSettings, needsRestart, serverSettings, SERVER_KEYS } from './settings';
 import { parseStatus, renderStatus, StatusPayload } from './status';
 import { asLspItem } from './items';
+import { ServerLogParser } from './serverlog';
 
 const SECTION = 'smallcode';
 const ACCEPTED = 'smallcode.accepted';
 
 function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(SECTION);
+}
+
+function lines(input: NodeJS.ReadableStream, each: (line: string) => void): void {
+  readline.createInterface({ input, crlfDelay: Infinity, terminal: false, historySize: 0 }).on('line', each);
 }
 
 export class SmallcodeClient implements vscode.Disposable {
@@ -70,6 +76,17 @@ export class SmallcodeClient implements vscode.Disposable {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       initializationOptions: serverSettings(config().get.bind(config())),
       outputChannel: this.log,
+      // The server's log lines at their own level (the client's default logs stderr as errors).
+      stdioOptions: {
+        stdout: (input, channel) => lines(input, (text) => channel.info(text)),
+        stderr: (input, channel) => {
+          const parser = new ServerLogParser();
+          lines(input, (text) => {
+            const { level, message } = parser.line(text);
+            channel[level](message);
+          });
+        },
+      },
       middleware: {
         provideInlineCompletionItems: async (document, position, ctx, token, next) => {
           const result = await next(document, position, ctx, token);
