@@ -106,7 +106,9 @@ class Editor:
         )
 
 
-def start_editor(binary: str, server: str, backend: str, tmp_path: Path) -> Editor:
+def start_editor(
+    binary: str, server: str, backend: str, tmp_path: Path, settings: dict[str, Any] | None = None
+) -> Editor:
     nvim = pynvim.attach(
         "child",
         argv=[binary, "--clean", "--embed", "--headless", "-n", "-i", "NONE"],
@@ -115,9 +117,12 @@ def start_editor(binary: str, server: str, backend: str, tmp_path: Path) -> Edit
     nvim.exec_lua("vim.lsp.log.set_level(vim.log.levels.DEBUG)")
     nvim.command("set noswapfile shortmess+=F")
     nvim.exec_lua(
-        "require('smallcode').setup({ cmd = { ..., 'serve' }, backend = select(2, ...) })",
+        "local cmd, backend, settings = ...\n"
+        "require('smallcode').setup({ cmd = { cmd, 'serve' }, backend = backend,"
+        " server = settings })",
         server,
         backend,
+        settings or {},
     )
     path = tmp_path / "fib.py"
     path.write_text(PROMPT)
@@ -192,7 +197,12 @@ def test_tab_accepts_the_ghost_text(editor: Editor, request: pytest.FixtureReque
     assert "server found" in report, report
     assert "attached to 1 buffer(s)" in report, report
     assert "server state: ready" in report, report
+    assert "engine: local" in report, report
     assert "ERROR" not in report, report
+    # The statusline says where the model runs.
+    assert editor.lua("return require('smallcode').statusline()").startswith(
+        "smallcode: ready (local)"
+    )
 
 
 def test_accept_word_then_line(editor: Editor) -> None:

@@ -37,7 +37,10 @@ test('each state has its own icon; errors and disabled are coloured', () => {
 test('parseStatus rejects malformed payloads', () => {
   assert.equal(parseStatus(null), undefined);
   assert.equal(parseStatus({ state: 'exploded' }), undefined);
-  assert.deepEqual(parseStatus({ state: 'ready', model: 3 }), { state: 'ready', model: null, error: null, last: null, acceptance: undefined });
+  assert.deepEqual(parseStatus({ state: 'ready', model: 3 }), {
+    state: 'ready', model: null, error: null, last: null, acceptance: undefined, engine: undefined, engineUrl: null,
+  });
+  assert.equal(parseStatus({ state: 'ready', engine: 'elsewhere', engineUrl: 5 })?.engine, undefined);
 });
 
 test('asLspItem rebuilds insertText, range and command', () => {
@@ -45,4 +48,15 @@ test('asLspItem rebuilds insertText, range and command', () => {
   const item = asLspItem({ insertText: { value: 'x = 1' }, range: {} as never, command: { title: 't', command: 'smallcode.accepted', arguments: ['id1'] } } as never,
     () => range);
   assert.deepEqual(item, { insertText: 'x = 1', range, command: { title: 't', command: 'smallcode.accepted', arguments: ['id1'] } });
+});
+
+test('the item says where the model runs: local in the tooltip, remote on the bar too', () => {
+  const local = renderStatus({ ...parseStatus({ state: 'ready', engine: 'local', engineUrl: null })! });
+  assert.equal(local.text, '$(sparkle) SmallCode');
+  assert.match(local.tooltip, /^Engine: local \(in-process\)$/m);
+  const remote = renderStatus({ ...parseStatus({ state: 'ready', engine: 'remote', engineUrl: 'http://gpu-box:8080' })! });
+  assert.equal(remote.text, '$(sparkle) SmallCode (remote)');
+  assert.match(remote.tooltip, /^Engine: remote, http:\/\/gpu-box:8080$/m);
+  // A server that does not say (older versions): no engine line.
+  assert.doesNotMatch(renderStatus({ state: 'ready', model: null, error: null, last: null }).tooltip, /Engine/);
 });

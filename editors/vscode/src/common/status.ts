@@ -25,6 +25,9 @@ export interface StatusPayload {
   error: string | null;
   last: LastCompletion | null;
   acceptance?: Acceptance;
+  /** Where the model runs: in the server's process, or a llama-server at `engineUrl`. */
+  engine?: 'local' | 'remote';
+  engineUrl?: string | null;
 }
 
 export interface StatusView {
@@ -69,8 +72,15 @@ export function basename(file: string): string {
 
 /** Renders a status payload for the status bar item. */
 export function renderStatus(status: StatusPayload): StatusView {
-  const text = `${ICONS[status.state] ?? ''} SmallCode`.trim();
+  // The usual case, local, stays short on the bar; a remote engine is named there too.
+  const remote = status.engine === 'remote' ? ' (remote)' : '';
+  const text = `${ICONS[status.state] ?? ''} SmallCode${remote}`.trim();
   const lines = [`SmallCode: ${LABELS[status.state] ?? status.state}`];
+  if (status.engine === 'remote') {
+    lines.push(`Engine: remote${status.engineUrl ? `, ${status.engineUrl}` : ''}`);
+  } else if (status.engine === 'local') {
+    lines.push('Engine: local (in-process)');
+  }
   if (status.model) {
     lines.push(`Model: ${basename(status.model)}`);
   }
@@ -111,5 +121,7 @@ export function parseStatus(raw: unknown): StatusPayload | undefined {
     error: typeof r.error === 'string' ? r.error : null,
     last: r.last && typeof r.last === 'object' ? (r.last as LastCompletion) : null,
     acceptance: r.acceptance && typeof r.acceptance === 'object' ? (r.acceptance as Acceptance) : undefined,
+    engine: r.engine === 'local' || r.engine === 'remote' ? r.engine : undefined,
+    engineUrl: typeof r.engineUrl === 'string' ? r.engineUrl : null,
   };
 }
