@@ -2,7 +2,8 @@
 
 Types in insert mode, waits for the ghost-text extmark, accepts it with the plugin's keymaps
 and checks the buffer. Runs on NVIM 0.12-dev (native vim.lsp.inline_completion and the
-extmark fallback) and NVIM 0.11.4 (extmark fallback).
+extmark fallback) and NVIM 0.11.4 (extmark fallback); and once with `engineUrl` set, against a
+real llama-server (tests/e2e/llama_server.py) serving the same model.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from editor_env import EDITORS, need_module, nvim_binary
+from editor_env import EDITORS, missing, need_module, nvim_binary
+
+from tests.e2e import llama_server
 
 pynvim = need_module("pynvim")
 
@@ -266,3 +269,41 @@ def test_escape_clears_and_toggle_stops_suggestions(editor: Editor) -> None:
         ),
     )
     editor.wait("state ready", lambda: (editor.status() or {}).get("state") == "ready")
+
+
+@pytest.fixture
+def engine(default_model: str) -> Iterator[llama_server.LlamaServer]:
+    """A real llama-server with the default model, on a free loopback port."""
+    if not llama_server.binary().is_file():
+        missing(f"llama-server not built: run {llama_server.BUILD_SCRIPT}")
+    server = llama_server.LlamaServer(default_model, slots=1, ctx=2048)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_remote_engine(engine: llama_server.LlamaServer, server_path: str, tmp_path: Path) -> None:
+    """`engineUrl` set: the suggestion comes from llama-server; the status says remote."""
+    ed = start_editor(nvim_binary("0.12"), server_path, "auto", tmp_path, {"engineUrl": engine.url})
+    try:
+        status = ed.status()
+        assert (status["engine"], status["engineUrl"]) == ("remote", engine.url)
+        ghost = type_and_wait(ed, "if n < 2:")
+        before = ed.text()
+        ed.nvim.input("<Tab>")
+        assert ed.wait("the accept", lambda: ed.text() != before and ed.text()) == before + ghost
+        ed.wait(
+            "a statusChanged payload",
+            lambda: ed.lua("return require('smallcode').statusline()") != "",
+        )
+        line = ed.lua("return require('smallcode').statusline()")
+        assert line.startswith("smallcode: ") and "(remote)" in line, line
+        ed.nvim.input("<Esc>")
+        ed.nvim.command("checkhealth smallcode")
+        report = "\n".join(ed.nvim.current.buffer[:])
+        assert f"engine: remote {engine.url}" in report, report
+    finally:
+        ed.nvim.command("qa!", async_=True)
+        with contextlib.suppress(OSError):
+            ed.nvim.close()
