@@ -33,6 +33,12 @@ export class SmallcodeClient implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private clientDisposables: vscode.Disposable[] = [];
   private status: StatusPayload = { state: 'starting', model: null, error: null, last: null };
+  /**
+   * `smallcode/statusChanged` comes on state changes only: its `last` is the completion before
+   * the one that just ended, and an accept or an answer from the type-ahead cache sends none.
+   * Ask for the status once completions and accepts pause.
+   */
+  private readonly refreshSoon = debounce(() => void this.refreshStatus(), 300);
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('SmallCode', { log: true });
@@ -46,7 +52,7 @@ export class SmallcodeClient implements vscode.Disposable {
     const restartSoon = debounce(() => void this.restart(), 500);
     const pushSoon = debounce(() => void this.pushSettings(), 200);
     this.disposables.push(
-      { dispose: () => { restartSoon.cancel(); pushSoon.cancel(); } },
+      { dispose: () => { restartSoon.cancel(); pushSoon.cancel(); this.refreshSoon.cancel(); } },
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration(SECTION)) {
           return;
@@ -100,6 +106,14 @@ export class SmallcodeClient implements vscode.Disposable {
               item: asLspItem(first, client.code2ProtocolConverter.asRange.bind(client.code2ProtocolConverter)),
             }).catch(() => undefined);
           }
+          if (!token.isCancellationRequested) {
+            this.refreshSoon();
+          }
+          return result;
+        },
+        executeCommand: async (command, args, next) => {
+          const result = await next(command, args);
+          this.refreshSoon(); // smallcode.accepted: the acceptance counts changed
           return result;
         },
       },
@@ -139,6 +153,7 @@ export class SmallcodeClient implements vscode.Disposable {
     }
     this.clientDisposables.push(vscode.commands.registerCommand(ACCEPTED, (...args: unknown[]) =>
       client.sendRequest('workspace/executeCommand', { command: ACCEPTED, arguments: args })
+        .then(() => this.refreshSoon())
         .catch((err) => this.log.warn(`${ACCEPTED} failed: ${String(err)}`))));
   }
 
