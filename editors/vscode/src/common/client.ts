@@ -11,7 +11,7 @@ import {
 } from 'vscode-languageclient/node';
 import { executable, resolveLaunch } from './launch';
 import { debounce, launchSettings, needsRestart, serverSettings, SERVER_KEYS } from './settings';
-import { parseStatus, renderStatus, StatusPayload } from './status';
+import { parseStatus, renderStatus, StatusPayload, withLastRun } from './status';
 import { asLspItem } from './items';
 import { ServerLogParser } from './serverlog';
 
@@ -221,7 +221,7 @@ export class SmallcodeClient implements vscode.Disposable {
   }
 
   private setStatus(s: StatusPayload): void {
-    this.status = s;
+    this.status = withLastRun(this.status, s);
     this.render();
   }
 

@@ -9,6 +9,8 @@ export interface LastCompletion {
   promptMs: number;
   generateMs: number;
   stopReason: string;
+  /** Answered from the type-ahead cache: no model work, all counts 0. */
+  fromCache?: boolean;
 }
 
 export interface Acceptance {
@@ -28,6 +30,8 @@ export interface StatusPayload {
   /** Where the model runs: in the server's process, or a llama-server at `engineUrl`. */
   engine?: 'local' | 'remote';
   engineUrl?: string | null;
+  /** Kept by the client: the latest completion the model computed (for `last` from the cache). */
+  lastRun?: LastCompletion | null;
 }
 
 export interface StatusView {
@@ -87,12 +91,16 @@ export function renderStatus(status: StatusPayload): StatusView {
   if (status.error) {
     lines.push(`Error: ${status.error}`);
   }
-  const last = status.last;
-  if (last) {
-    const total = Math.round(last.promptMs + last.generateMs);
-    lines.push(`Last: ${total} ms (prompt ${Math.round(last.promptMs)} ms for ` +
-      `${last.promptTokensEvaluated}/${last.promptTokens} tokens, ${last.generatedTokens} generated, ${last.stopReason})`);
-    const tps = tokensPerSecond(last);
+  const cached = status.last?.fromCache === true;
+  if (cached) {
+    lines.push('Last: from the type-ahead cache (no model work)');
+  }
+  const run = cached ? status.lastRun : status.last;
+  if (run) {
+    const total = Math.round(run.promptMs + run.generateMs);
+    lines.push(`${cached ? 'Model run before' : 'Last'}: ${total} ms (prompt ${Math.round(run.promptMs)} ms for ` +
+      `${run.promptTokensEvaluated}/${run.promptTokens} tokens, ${run.generatedTokens} generated, ${run.stopReason})`);
+    const tps = tokensPerSecond(run);
     if (tps !== undefined) {
       lines.push(`Speed: ${tps.toFixed(1)} tokens/s`);
     }
@@ -104,6 +112,13 @@ export function renderStatus(status: StatusPayload): StatusView {
   lines.push('Click for the SmallCode menu');
   const severity = status.state === 'error' ? 'error' : status.state === 'disabled' || status.state === 'stopped' ? 'warning' : undefined;
   return { text, tooltip: lines.join('\n'), severity };
+}
+
+/** `next` with `lastRun`: its own `last` if the model computed it, else the one kept before. */
+export function withLastRun(prev: StatusPayload, next: StatusPayload): StatusPayload {
+  const run = (p: StatusPayload): LastCompletion | null | undefined =>
+    p.last && !p.last.fromCache ? p.last : p.lastRun;
+  return { ...next, lastRun: run(next) ?? run(prev) ?? null };
 }
 
 /** Accepts only well-formed payloads; a server bug must not break the status bar. */
