@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install everything the tests need into .venv and run all of them (the README's test command;
-# .ci/run runs exactly this on a clean clone). Needs python3 >= 3.11 and Node >= 20 with npm.
+# .ci/run runs exactly this on a clean clone). Needs python3 >= 3.11, Node >= 20 with npm, and
+# on Debian either Chromium and the headers code-server builds against, or apt-get as root or
+# through `sudo -n` to install them (tests/editors/vscode_e2e/setup.sh).
 set -eu
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
@@ -22,6 +24,10 @@ bash scripts/build_llama_server.sh >/dev/null
   npm test
   npm run package
 )
+# The real VS Code test (tests/editors/test_vscode_e2e.py): Node 24, code-server and Chromium
+# (apt-get when missing), ~6 min the first time on 2 cores, then cached in ~/.cache.
+vscode_e2e_env=$(sh tests/editors/vscode_e2e/setup.sh)  # a failed setup stops here (set -e)
+eval "$vscode_e2e_env"
 echo "test.sh: editors built in $(( $(date +%s) - t0 )) s"
 # Every test: unit, end-to-end against the real model, quantizer, editors (Neovim headless).
 SMALLCODE_REQUIRE_EDITORS=1 .venv/bin/pytest -q -p no:cacheprovider "$@"

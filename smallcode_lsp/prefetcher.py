@@ -132,7 +132,13 @@ class Prefetcher:
             return
         self._growing.add(uri)
         future, _token = self._scheduler.run_background(self._make_grow_job(request))
-        future.add_done_callback(lambda _: self._growing.discard(uri))
+
+        def done(ended: asyncio.Future[list[Completion]]) -> None:
+            self._growing.discard(uri)
+            if not ended.cancelled():
+                ended.exception()  # retrieved: a preempted job's Cancelled is no error to log
+
+        future.add_done_callback(done)
 
     def cancel_timer(self, uri: str) -> None:
         """The user did not pause after all."""

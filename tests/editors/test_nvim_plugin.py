@@ -2,7 +2,8 @@
 
 Types in insert mode, waits for the ghost-text extmark, accepts it with the plugin's keymaps
 and checks the buffer. Runs on NVIM 0.12-dev (native vim.lsp.inline_completion and the
-extmark fallback) and NVIM 0.11.4 (extmark fallback).
+extmark fallback) and NVIM 0.11.4 (extmark fallback); and once with `engineUrl` set, against a
+real llama-server (tests/e2e/llama_server.py) serving the same model.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from editor_env import EDITORS, need_module, nvim_binary
+from editor_env import EDITORS, missing, need_module, nvim_binary
+
+from tests.e2e import llama_server
 
 pynvim = need_module("pynvim")
 
@@ -106,7 +109,9 @@ class Editor:
         )
 
 
-def start_editor(binary: str, server: str, backend: str, tmp_path: Path) -> Editor:
+def start_editor(
+    binary: str, server: str, backend: str, tmp_path: Path, settings: dict[str, Any] | None = None
+) -> Editor:
     nvim = pynvim.attach(
         "child",
         argv=[binary, "--clean", "--embed", "--headless", "-n", "-i", "NONE"],
@@ -115,9 +120,12 @@ def start_editor(binary: str, server: str, backend: str, tmp_path: Path) -> Edit
     nvim.exec_lua("vim.lsp.log.set_level(vim.log.levels.DEBUG)")
     nvim.command("set noswapfile shortmess+=F")
     nvim.exec_lua(
-        "require('smallcode').setup({ cmd = { ..., 'serve' }, backend = select(2, ...) })",
+        "local cmd, backend, settings = ...\n"
+        "require('smallcode').setup({ cmd = { cmd, 'serve' }, backend = backend,"
+        " server = settings })",
         server,
         backend,
+        settings or {},
     )
     path = tmp_path / "fib.py"
     path.write_text(PROMPT)
@@ -192,7 +200,12 @@ def test_tab_accepts_the_ghost_text(editor: Editor, request: pytest.FixtureReque
     assert "server found" in report, report
     assert "attached to 1 buffer(s)" in report, report
     assert "server state: ready" in report, report
+    assert "engine: local" in report, report
     assert "ERROR" not in report, report
+    # The statusline says where the model runs.
+    assert editor.lua("return require('smallcode').statusline()").startswith(
+        "smallcode: ready (local)"
+    )
 
 
 def test_accept_word_then_line(editor: Editor) -> None:
@@ -256,3 +269,41 @@ def test_escape_clears_and_toggle_stops_suggestions(editor: Editor) -> None:
         ),
     )
     editor.wait("state ready", lambda: (editor.status() or {}).get("state") == "ready")
+
+
+@pytest.fixture
+def engine(default_model: str) -> Iterator[llama_server.LlamaServer]:
+    """A real llama-server with the default model, on a free loopback port."""
+    if not llama_server.binary().is_file():
+        missing(f"llama-server not built: run {llama_server.BUILD_SCRIPT}")
+    server = llama_server.LlamaServer(default_model, slots=1, ctx=2048)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_remote_engine(engine: llama_server.LlamaServer, server_path: str, tmp_path: Path) -> None:
+    """`engineUrl` set: the suggestion comes from llama-server; the status says remote."""
+    ed = start_editor(nvim_binary("0.12"), server_path, "auto", tmp_path, {"engineUrl": engine.url})
+    try:
+        status = ed.status()
+        assert (status["engine"], status["engineUrl"]) == ("remote", engine.url)
+        ghost = type_and_wait(ed, "if n < 2:")
+        before = ed.text()
+        ed.nvim.input("<Tab>")
+        assert ed.wait("the accept", lambda: ed.text() != before and ed.text()) == before + ghost
+        ed.wait(
+            "a statusChanged payload",
+            lambda: ed.lua("return require('smallcode').statusline()") != "",
+        )
+        line = ed.lua("return require('smallcode').statusline()")
+        assert line.startswith("smallcode: ") and "(remote)" in line, line
+        ed.nvim.input("<Esc>")
+        ed.nvim.command("checkhealth smallcode")
+        report = "\n".join(ed.nvim.current.buffer[:])
+        assert f"engine: remote {engine.url}" in report, report
+    finally:
+        ed.nvim.command("qa!", async_=True)
+        with contextlib.suppress(OSError):
+            ed.nvim.close()

@@ -59,3 +59,34 @@ def test_text_math(version: str, tmp_path: Path) -> None:
     got = json.loads(done.stdout)
     assert got[: len(CASES)] == [c[2] for c in CASES]
     assert got[len(CASES) :] == [" n < 2:", None, None, 4]
+
+
+STATUS_SCRIPT = """
+vim.opt.rtp:prepend(arg[1])
+local status = require('smallcode.status')
+local last = { generatedTokens = 21, generateMs = 500 }
+local remote = { state = 'ready', engine = 'remote', engineUrl = 'http://gpu:8080', last = last,
+  model = '/m/gemma-3-270m.gguf' }
+local out = { status.describe(remote), status.describe({ state = 'loading', engine = 'local' }),
+  status.describe({ state = 'ready' }) }
+status.update(1, remote)
+out[#out + 1] = status.statusline()
+status.update(1, { state = 'ready', engine = 'local' })
+out[#out + 1] = status.statusline()
+io.stdout:write(vim.json.encode(out))
+"""
+
+
+@pytest.mark.parametrize("version", ["0.12", "0.11"])
+def test_status_says_local_or_remote(version: str, tmp_path: Path) -> None:
+    script = tmp_path / "s.lua"
+    script.write_text(STATUS_SCRIPT)
+    argv = [nvim_binary(version), "--clean", "--headless", "-l", str(script), str(EDITORS / "nvim")]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(done.stdout) == [
+        "smallcode: ready (remote http://gpu:8080), model gemma-3-270m.gguf",
+        "smallcode: loading (local)",
+        "smallcode: ready",  # a server that does not say
+        "smallcode: ready (remote) 42 tok/s",
+        "smallcode: ready (local)",
+    ]

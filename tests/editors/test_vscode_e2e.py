@@ -1,15 +1,19 @@
 """The VS Code extension in a real VS Code (code-server 4.139.1, VS Code 1.139.1) in headless
-Chromium, with the real server and model: open a Python file, type, see the ghost text, Tab.
+Chromium, with the real server and model: open a Python file, type, see the ghost text, Tab;
+the status bar item, its menu, and the output channel. Twice: the model in the server's
+process, and on a real llama-server (tests/e2e/llama_server.py) named by `smallcode.engineUrl`
+in the workspace settings.
 
-Opt-in (SMALLCODE_VSCODE_E2E=1): it needs Node 24, code-server and Chromium; see
-vscode_e2e/setup.sh, which prints the environment variables read here. CI runs
-test_vscode_protocol.py instead.
+It needs Node 24, code-server and Chromium: vscode_e2e/setup.sh installs them and prints the
+environment variables read here. It runs with SMALLCODE_VSCODE_E2E=1, and is required (fails
+when something is missing) with SMALLCODE_REQUIRE_EDITORS=1, as scripts/test.sh sets.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,12 +24,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from editor_env import EDITORS, missing
+from editor_env import EDITORS, REQUIRE, missing
+
+from tests.e2e import llama_server
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
-        os.environ.get("SMALLCODE_VSCODE_E2E") != "1", reason="set SMALLCODE_VSCODE_E2E=1"
+        os.environ.get("SMALLCODE_VSCODE_E2E") != "1" and not REQUIRE,
+        reason="set SMALLCODE_VSCODE_E2E=1 (see vscode_e2e/setup.sh)",
     ),
 ]
 
@@ -61,24 +68,70 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def code_server(server_path: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    node24 = need("SMALLCODE_NODE24")
-    binary = need("SMALLCODE_CODE_SERVER")
-    env = {**os.environ, "PATH": f"{Path(node24).parent}{os.pathsep}{os.environ['PATH']}"}
+class VSCode:
+    """A running code-server: the URL that opens the workspace, the workspace, the data dir."""
 
-    vsix = tmp_path / "smallcode.vsix"
+    def __init__(self, url: str, ws: Path, data: Path, engine_url: str | None) -> None:
+        self.url, self.ws, self.data, self.engine_url = url, ws, data, engine_url
+
+    def output_channel(self, wanted: str, timeout: float = 15.0) -> str:
+        """The SmallCode output channel's log file, once `wanted` (a regex) is in it."""
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            found = sorted(self.data.glob("logs/**/SmallCode.log"))
+            text = found[-1].read_text(errors="replace") if found else ""
+            if re.search(wanted, text, re.M):
+                break
+            time.sleep(0.5)
+        return text
+
+
+@pytest.fixture(params=["local", "remote"])
+def engine_url(request: pytest.FixtureRequest, default_model: str) -> Iterator[str | None]:
+    """None (the model in the server's process), or a real llama-server's URL."""
+    if request.param == "local":
+        yield None
+        return
+    if not llama_server.binary().is_file():
+        missing(f"llama-server not built: run {llama_server.BUILD_SCRIPT}")
+    engine = llama_server.LlamaServer(default_model, slots=1, ctx=2048)
+    try:
+        yield engine.url
+    finally:
+        engine.stop()
+
+
+@pytest.fixture(scope="module")
+def vsix(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The extension packaged once for both engines."""
+    node24 = need("SMALLCODE_NODE24")
+    path = tmp_path_factory.mktemp("vsix") / "smallcode.vsix"
     subprocess.run(
-        [shutil.which("node") or node24, "scripts/package.js", str(vsix)],
+        [shutil.which("node") or node24, "scripts/package.js", str(path)],
         cwd=EDITORS / "vscode",
         check=True,
         capture_output=True,
     )
+    return path
+
+
+@pytest.fixture
+def code_server(
+    server_path: str, engine_url: str | None, vsix: Path, tmp_path: Path
+) -> Iterator[VSCode]:
+    node24 = need("SMALLCODE_NODE24")
+    binary = need("SMALLCODE_CODE_SERVER")
+    env = {**os.environ, "PATH": f"{Path(node24).parent}{os.pathsep}{os.environ['PATH']}"}
     ext, data, ws = tmp_path / "ext", tmp_path / "data", tmp_path / "ws"
     (data / "User").mkdir(parents=True)
     ws.mkdir()
     settings = {**USER_SETTINGS, "smallcode.serverPath": server_path}
     (data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
+    if engine_url:
+        (ws / ".vscode").mkdir()
+        workspace = {"smallcode.engineUrl": engine_url}
+        (ws / ".vscode" / "settings.json").write_text(json.dumps(workspace, indent=2))
     dirs = ["--extensions-dir", str(ext), "--user-data-dir", str(data)]
     subprocess.run(
         [binary, *dirs, "--install-extension", str(vsix)], env=env, check=True, capture_output=True
@@ -105,21 +158,23 @@ def code_server(server_path: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 raise AssertionError("code-server did not start") from None
             time.sleep(0.5)
     try:
-        yield f"{url}?folder={ws}", ws
+        yield VSCode(f"{url}?folder={ws}", ws, data, engine_url)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
         log.close()
-        ext_log = next(data.glob("logs/*/exthost*/smallcode.smallcode/SmallCode.log"), None)
+        ext_log = next(data.glob("logs/**/SmallCode.log"), None)
         if ext_log is not None:
             print("--- SmallCode output channel ---\n" + ext_log.read_text()[-4000:])
 
 
-def test_ghost_text_and_tab_in_real_vscode(code_server: tuple[str, Path], tmp_path: Path) -> None:
-    url, ws = code_server
-    source = ws / "fib.py"
+def test_ghost_text_and_tab_in_real_vscode(code_server: VSCode, tmp_path: Path) -> None:
+    vscode = code_server
+    source = vscode.ws / "fib.py"
     source.write_text(PROMPT)
     shots = Path(os.environ.get("SMALLCODE_SCREENSHOT_DIR") or tmp_path)
+    if vscode.engine_url:
+        shots = shots / "remote"  # the docs' screenshots are the local engine's
     shots.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -129,8 +184,9 @@ def test_ghost_text_and_tab_in_real_vscode(code_server: tuple[str, Path], tmp_pa
         ),
         "CHROMIUM": need("CHROMIUM", "/usr/bin/chromium"),
     }
+    drive = [need("SMALLCODE_NODE24"), str(HERE / "drive.js"), vscode.url, str(source), TYPED]
     done = subprocess.run(
-        [need("SMALLCODE_NODE24"), str(HERE / "drive.js"), url, str(source), TYPED, str(shots)],
+        [*drive, str(shots)],
         env=env,
         capture_output=True,
         text=True,
@@ -151,6 +207,13 @@ def test_ghost_text_and_tab_in_real_vscode(code_server: tuple[str, Path], tmp_pa
     # The status bar item got the server's status: model, latency, and the accept.
     assert "SmallCode" in seen["status"]
     assert "gemma" in seen["tooltip"].lower()
+    # ... and says where the model runs: the bar names a remote engine, the tooltip both.
+    if vscode.engine_url:
+        assert "SmallCode (remote)" in seen["status"], seen["status"]
+        assert f"Engine: remote, {vscode.engine_url}" in seen["tooltip"], seen["tooltip"]
+    else:
+        assert "remote" not in seen["status"], seen["status"]
+        assert "Engine: local (in-process)" in seen["tooltip"], seen["tooltip"]
     assert "tokens/s" in seen["tooltip"]
     assert "Accepted: 1/" in seen["tooltip"]
 
@@ -158,3 +221,15 @@ def test_ghost_text_and_tab_in_real_vscode(code_server: tuple[str, Path], tmp_pa
     for entry in ("Disable completions", "Restart server", "Show log", "Trigger suggestion"):
         assert entry in seen["menu"], seen["menu"]
     assert "SmallCode: disabled" in seen["afterToggle"]
+
+    # The output channel shows the server's log lines at their own level: INFO as [info],
+    # not every stderr line as [error] (vscode-languageclient's default).
+    loaded = (
+        r"smallcode_lsp\.engine\.remote: engine: llama-server at "
+        if vscode.engine_url
+        else r"smallcode_lsp\.engine\.model: warm-up decode"
+    )
+    channel = vscode.output_channel(r"\[info\] smallcode_lsp\.pipeline: completion")
+    assert re.search(r"\[info\] smallcode_lsp\.pipeline: completion \(", channel), channel
+    assert re.search(r"\[info\] " + loaded, channel), channel
+    assert "[error]" not in channel, channel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from smallcode_lsp.cadence import TypingCadence
 from smallcode_lsp.engine.cancel import Cancelled
@@ -233,3 +234,18 @@ async def test_growth_waits_for_a_pause_and_a_key_cancels_it() -> None:
     prefetcher.schedule_growth(request)
     await asyncio.sleep(0.05)
     assert not engine.calls
+
+
+async def test_a_preempted_growth_is_not_reported_as_an_error() -> None:
+    """Its Cancelled is expected: left unretrieved, asyncio logs it at ERROR when collected."""
+    reported: list[str] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, c: reported.append(c["message"]))
+    prefetcher, engine, _ = make()
+    request = at(BEFORE)
+    prefetcher.remember(request, [answer("x = 1")])
+    prefetcher.schedule_growth(request)
+    await asyncio.sleep(0.01)
+    engine.calls.pop().future.set_exception(Cancelled())  # a user job preempted it
+    await settle()
+    gc.collect()  # the future is gone: had its exception not been retrieved, asyncio says so
+    assert reported == []

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { parseStatus, renderStatus, tokensPerSecond } from '../src/common/status';
+import { parseStatus, renderStatus, tokensPerSecond, withLastRun } from '../src/common/status';
 import { asLspItem } from '../src/common/items';
 
 const last = { promptTokens: 120, promptTokensEvaluated: 20, generatedTokens: 30, promptMs: 40, generateMs: 600, stopReason: 'stop' };
@@ -37,7 +37,10 @@ test('each state has its own icon; errors and disabled are coloured', () => {
 test('parseStatus rejects malformed payloads', () => {
   assert.equal(parseStatus(null), undefined);
   assert.equal(parseStatus({ state: 'exploded' }), undefined);
-  assert.deepEqual(parseStatus({ state: 'ready', model: 3 }), { state: 'ready', model: null, error: null, last: null, acceptance: undefined });
+  assert.deepEqual(parseStatus({ state: 'ready', model: 3 }), {
+    state: 'ready', model: null, error: null, last: null, acceptance: undefined, engine: undefined, engineUrl: null,
+  });
+  assert.equal(parseStatus({ state: 'ready', engine: 'elsewhere', engineUrl: 5 })?.engine, undefined);
 });
 
 test('asLspItem rebuilds insertText, range and command', () => {
@@ -45,4 +48,30 @@ test('asLspItem rebuilds insertText, range and command', () => {
   const item = asLspItem({ insertText: { value: 'x = 1' }, range: {} as never, command: { title: 't', command: 'smallcode.accepted', arguments: ['id1'] } } as never,
     () => range);
   assert.deepEqual(item, { insertText: 'x = 1', range, command: { title: 't', command: 'smallcode.accepted', arguments: ['id1'] } });
+});
+
+test('the item says where the model runs: local in the tooltip, remote on the bar too', () => {
+  const local = renderStatus({ ...parseStatus({ state: 'ready', engine: 'local', engineUrl: null })! });
+  assert.equal(local.text, '$(sparkle) SmallCode');
+  assert.match(local.tooltip, /^Engine: local \(in-process\)$/m);
+  const remote = renderStatus({ ...parseStatus({ state: 'ready', engine: 'remote', engineUrl: 'http://gpu-box:8080' })! });
+  assert.equal(remote.text, '$(sparkle) SmallCode (remote)');
+  assert.match(remote.tooltip, /^Engine: remote, http:\/\/gpu-box:8080$/m);
+  // A server that does not say (older versions): no engine line.
+  assert.doesNotMatch(renderStatus({ state: 'ready', model: null, error: null, last: null }).tooltip, /Engine/);
+});
+
+test('an answer from the type-ahead cache keeps the model run before it in the tooltip', () => {
+  const cache = { promptTokens: 0, promptTokensEvaluated: 0, generatedTokens: 0, promptMs: 0, generateMs: 0, stopReason: 'eog', fromCache: true };
+  const ran = withLastRun({ state: 'starting', model: null, error: null, last: null }, { state: 'ready', model: null, error: null, last });
+  assert.equal(ran.lastRun, last);
+  const hit = withLastRun(ran, { state: 'ready', model: null, error: null, last: cache });
+  assert.equal(hit.lastRun, last);
+  const v = renderStatus(hit);
+  assert.match(v.tooltip, /^Last: from the type-ahead cache \(no model work\)$/m);
+  assert.match(v.tooltip, /^Model run before: 640 ms/m);
+  assert.match(v.tooltip, /50\.0 tokens\/s/);
+  // Before any model run: only the cache line.
+  const first = renderStatus(withLastRun({ state: 'starting', model: null, error: null, last: null }, { ...hit, lastRun: undefined }));
+  assert.doesNotMatch(first.tooltip, /tokens\/s|Model run/);
 });

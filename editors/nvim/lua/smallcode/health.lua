@@ -81,7 +81,9 @@ function M.check()
     if status.state == 'error' then
       health.error('server error: ' .. tostring(status.error), { 'Check server.model and :Smallcode log' })
     else
-      health.ok(('server state: %s, model: %s'):format(tostring(status.state), tostring(status.model)))
+      local engine = require('smallcode.status').engine(status, true)
+      health.ok(('server state: %s, model: %s%s'):format(tostring(status.state), tostring(status.model),
+        engine and (', engine: ' .. engine) or ''))
     end
   else
     health.info('no status from the server yet')

@@ -96,7 +96,11 @@ function M.status()
     return
   end
   util.request(client, 'smallcode/status', vim.empty_dict(), function(err, result)
-    vim.notify(err and ('smallcode: ' .. tostring(err.message)) or vim.inspect(result))
+    if err then
+      vim.notify('smallcode: ' .. tostring(err.message))
+      return
+    end
+    vim.notify(require('smallcode.status').describe(result) .. '\n' .. vim.inspect(result))
   end)
 end
 

@@ -1,5 +1,6 @@
 // Owns the language client: start, restart, settings push, status, commands.
 import * as fs from 'fs';
+import * as readline from 'readline';
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
@@ -10,14 +11,19 @@ import {
 } from 'vscode-languageclient/node';
 import { executable, resolveLaunch } from './launch';
 import { debounce, launchSettings, needsRestart, serverSettings, SERVER_KEYS } from './settings';
-import { parseStatus, renderStatus, StatusPayload } from './status';
+import { parseStatus, renderStatus, StatusPayload, withLastRun } from './status';
 import { asLspItem } from './items';
+import { ServerLogParser } from './serverlog';
 
 const SECTION = 'smallcode';
 const ACCEPTED = 'smallcode.accepted';
 
 function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(SECTION);
+}
+
+function lines(input: NodeJS.ReadableStream, each: (line: string) => void): void {
+  readline.createInterface({ input, crlfDelay: Infinity, terminal: false, historySize: 0 }).on('line', each);
 }
 
 export class SmallcodeClient implements vscode.Disposable {
@@ -27,6 +33,12 @@ export class SmallcodeClient implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private clientDisposables: vscode.Disposable[] = [];
   private status: StatusPayload = { state: 'starting', model: null, error: null, last: null };
+  /**
+   * `smallcode/statusChanged` comes on state changes only: its `last` is the completion before
+   * the one that just ended, and an accept or an answer from the type-ahead cache sends none.
+   * Ask for the status once completions and accepts pause.
+   */
+  private readonly refreshSoon = debounce(() => void this.refreshStatus(), 300);
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('SmallCode', { log: true });
@@ -40,7 +52,7 @@ export class SmallcodeClient implements vscode.Disposable {
     const restartSoon = debounce(() => void this.restart(), 500);
     const pushSoon = debounce(() => void this.pushSettings(), 200);
     this.disposables.push(
-      { dispose: () => { restartSoon.cancel(); pushSoon.cancel(); } },
+      { dispose: () => { restartSoon.cancel(); pushSoon.cancel(); this.refreshSoon.cancel(); } },
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration(SECTION)) {
           return;
@@ -70,6 +82,17 @@ export class SmallcodeClient implements vscode.Disposable {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       initializationOptions: serverSettings(config().get.bind(config())),
       outputChannel: this.log,
+      // The server's log lines at their own level (the client's default logs stderr as errors).
+      stdioOptions: {
+        stdout: (input, channel) => lines(input, (text) => channel.info(text)),
+        stderr: (input, channel) => {
+          const parser = new ServerLogParser();
+          lines(input, (text) => {
+            const { level, message } = parser.line(text);
+            channel[level](message);
+          });
+        },
+      },
       middleware: {
         provideInlineCompletionItems: async (document, position, ctx, token, next) => {
           const result = await next(document, position, ctx, token);
@@ -83,6 +106,14 @@ export class SmallcodeClient implements vscode.Disposable {
               item: asLspItem(first, client.code2ProtocolConverter.asRange.bind(client.code2ProtocolConverter)),
             }).catch(() => undefined);
           }
+          if (!token.isCancellationRequested) {
+            this.refreshSoon();
+          }
+          return result;
+        },
+        executeCommand: async (command, args, next) => {
+          const result = await next(command, args);
+          this.refreshSoon(); // smallcode.accepted: the acceptance counts changed
           return result;
         },
       },
@@ -122,6 +153,7 @@ export class SmallcodeClient implements vscode.Disposable {
     }
     this.clientDisposables.push(vscode.commands.registerCommand(ACCEPTED, (...args: unknown[]) =>
       client.sendRequest('workspace/executeCommand', { command: ACCEPTED, arguments: args })
+        .then(() => this.refreshSoon())
         .catch((err) => this.log.warn(`${ACCEPTED} failed: ${String(err)}`))));
   }
 
@@ -189,7 +221,7 @@ export class SmallcodeClient implements vscode.Disposable {
   }
 
   private setStatus(s: StatusPayload): void {
-    this.status = s;
+    this.status = withLastRun(this.status, s);
     this.render();
   }
 

@@ -9,6 +9,8 @@ export interface LastCompletion {
   promptMs: number;
   generateMs: number;
   stopReason: string;
+  /** Answered from the type-ahead cache: no model work, all counts 0. */
+  fromCache?: boolean;
 }
 
 export interface Acceptance {
@@ -25,6 +27,11 @@ export interface StatusPayload {
   error: string | null;
   last: LastCompletion | null;
   acceptance?: Acceptance;
+  /** Where the model runs: in the server's process, or a llama-server at `engineUrl`. */
+  engine?: 'local' | 'remote';
+  engineUrl?: string | null;
+  /** Kept by the client: the latest completion the model computed (for `last` from the cache). */
+  lastRun?: LastCompletion | null;
 }
 
 export interface StatusView {
@@ -69,20 +76,31 @@ export function basename(file: string): string {
 
 /** Renders a status payload for the status bar item. */
 export function renderStatus(status: StatusPayload): StatusView {
-  const text = `${ICONS[status.state] ?? ''} SmallCode`.trim();
+  // The usual case, local, stays short on the bar; a remote engine is named there too.
+  const remote = status.engine === 'remote' ? ' (remote)' : '';
+  const text = `${ICONS[status.state] ?? ''} SmallCode${remote}`.trim();
   const lines = [`SmallCode: ${LABELS[status.state] ?? status.state}`];
+  if (status.engine === 'remote') {
+    lines.push(`Engine: remote${status.engineUrl ? `, ${status.engineUrl}` : ''}`);
+  } else if (status.engine === 'local') {
+    lines.push('Engine: local (in-process)');
+  }
   if (status.model) {
     lines.push(`Model: ${basename(status.model)}`);
   }
   if (status.error) {
     lines.push(`Error: ${status.error}`);
   }
-  const last = status.last;
-  if (last) {
-    const total = Math.round(last.promptMs + last.generateMs);
-    lines.push(`Last: ${total} ms (prompt ${Math.round(last.promptMs)} ms for ` +
-      `${last.promptTokensEvaluated}/${last.promptTokens} tokens, ${last.generatedTokens} generated, ${last.stopReason})`);
-    const tps = tokensPerSecond(last);
+  const cached = status.last?.fromCache === true;
+  if (cached) {
+    lines.push('Last: from the type-ahead cache (no model work)');
+  }
+  const run = cached ? status.lastRun : status.last;
+  if (run) {
+    const total = Math.round(run.promptMs + run.generateMs);
+    lines.push(`${cached ? 'Model run before' : 'Last'}: ${total} ms (prompt ${Math.round(run.promptMs)} ms for ` +
+      `${run.promptTokensEvaluated}/${run.promptTokens} tokens, ${run.generatedTokens} generated, ${run.stopReason})`);
+    const tps = tokensPerSecond(run);
     if (tps !== undefined) {
       lines.push(`Speed: ${tps.toFixed(1)} tokens/s`);
     }
@@ -94,6 +112,13 @@ export function renderStatus(status: StatusPayload): StatusView {
   lines.push('Click for the SmallCode menu');
   const severity = status.state === 'error' ? 'error' : status.state === 'disabled' || status.state === 'stopped' ? 'warning' : undefined;
   return { text, tooltip: lines.join('\n'), severity };
+}
+
+/** `next` with `lastRun`: its own `last` if the model computed it, else the one kept before. */
+export function withLastRun(prev: StatusPayload, next: StatusPayload): StatusPayload {
+  const run = (p: StatusPayload): LastCompletion | null | undefined =>
+    p.last && !p.last.fromCache ? p.last : p.lastRun;
+  return { ...next, lastRun: run(next) ?? run(prev) ?? null };
 }
 
 /** Accepts only well-formed payloads; a server bug must not break the status bar. */
@@ -111,5 +136,7 @@ export function parseStatus(raw: unknown): StatusPayload | undefined {
     error: typeof r.error === 'string' ? r.error : null,
     last: r.last && typeof r.last === 'object' ? (r.last as LastCompletion) : null,
     acceptance: r.acceptance && typeof r.acceptance === 'object' ? (r.acceptance as Acceptance) : undefined,
+    engine: r.engine === 'local' || r.engine === 'remote' ? r.engine : undefined,
+    engineUrl: typeof r.engineUrl === 'string' ? r.engineUrl : null,
   };
 }
