@@ -225,10 +225,12 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
         ls.service.acceptance.partially_accepted += 1
         if isinstance(accepted, int) and accepted > 0:
             ls.service.acceptance.accepted_chars += accepted
+        ls.status_changed()  # status bars show the acceptance counts
 
     @server.command(ACCEPTED_COMMAND)
     def accepted(ls: SmallcodeServer, *_args: Any) -> None:
         ls.service.acceptance.accepted += 1
+        ls.status_changed()
 
     @server.feature(lsp.SHUTDOWN)
     def shutdown(ls: SmallcodeServer, *_args: Any) -> None:

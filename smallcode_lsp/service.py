@@ -296,19 +296,21 @@ class CompletionService:
             self._report(cached, 0.0)
             return [cached]
         self._set_state("generating")
+        latency_ms = 0.0
         try:
             results = await self.scheduler.run(uri, self._job(request))
+            if results is not None:  # recorded before the status turns `ready`: clients read it
+                latency_ms = (self._clock() - received) * 1000
+                self.status.last = results[0].stats if results else self.status.last
+                self.status.last_latency_ms = latency_ms
         finally:
             if not self.scheduler.busy and self.status.state == "generating":
                 self._set_state("ready")
             self._follow_engine()
         if results is None:
             return []
-        latency_ms = (self._clock() - received) * 1000
         if results:
-            self.status.last = results[0].stats
             self._report(results[0], latency_ms)
-        self.status.last_latency_ms = latency_ms
         shown = [r for r in results if r.text]
         self.prefetcher.remember(request, shown)
         if shown:
