@@ -14,6 +14,7 @@ from smallcode_lsp.engine.llama_server import (
     ServerFacts,
     Timings,
     completion_body,
+    infill_body,
     prefill_body,
     read_facts,
     slot_for,
@@ -31,11 +32,35 @@ class LlamaServerModel(RemoteModel):
 
     api = "llama-server"
 
-    def __init__(self, client: HttpClient, facts: ServerFacts, slot: int, timeout_ms: int):
+    def __init__(
+        self,
+        client: HttpClient,
+        facts: ServerFacts,
+        slot: int,
+        timeout_ms: int,
+        infill: bool = False,
+    ) -> None:
         super().__init__(client, facts.info, facts.fim, facts.n_ctx, timeout_ms, bos=facts.bos)
         self.facts = facts
         self.add_bos = facts.add_bos
         self.slot_id = slot
+        # FIM prompts through /infill (the server assembles them) instead of /completion
+        self.infill = infill and facts.fim.available
+
+    def _request(
+        self, prompt: Sequence[int], params: GenerationParams, now: float, stream: bool
+    ) -> tuple[str, dict[str, object]]:
+        """The endpoint and body for `prompt`: /infill for a FIM prompt when asked for,
+        else /completion with our token list."""
+        if self.infill:
+            body = infill_body(
+                prompt, self.fim, params, self.slot_id, now, self.timeout_ms, stream=stream
+            )
+            if body is not None:
+                return "/infill", body
+        return "/completion", completion_body(
+            prompt, params, self.slot_id, now, self.timeout_ms, stream=stream
+        )
 
     def tokenize(self, text: str) -> list[int]:
         if not text:
@@ -49,6 +74,7 @@ class LlamaServerModel(RemoteModel):
             "slots": self.facts.total_slots,
             "slotContext": self.facts.n_ctx,
             "ourSlot": self.slot_id,
+            "fimEndpoint": "/infill" if self.infill else "/completion",
         }
 
     def generate(
@@ -63,15 +89,15 @@ class LlamaServerModel(RemoteModel):
         stats = GenerationStats(prompt_tokens=len(prompt), stop_reason=StopReason.MAX_TOKENS)
         reused = self.slot.shared_prefix(prompt)
         began = time.perf_counter()
-        body = completion_body(prompt, params, self.slot_id, began, self.timeout_ms)
+        path, body = self._request(prompt, params, began, stream=True)
         text = StreamText(stop_rules, stats)
         deadline = params.deadline
         generated: list[int] = []
         first: float | None = None
         final: dict[str, object] | None = None
         try:
-            for event in self.client.stream("/completion", body, cancel):
-                tokens = token_list(event.get("tokens", []), "/completion")
+            for event in self.client.stream(path, body, cancel):
+                tokens = token_list(event.get("tokens", []), path)
                 piece = event.get("content", "")
                 if first is None and (tokens or piece):
                     first = time.perf_counter()
@@ -112,8 +138,13 @@ class LlamaServerModel(RemoteModel):
         reused = self.slot.shared_prefix(prompt)
         began = time.perf_counter()
         final: dict[str, object] | None = None
+        path, body = self._request(prompt, params, began, stream=False)
+        if path == "/completion":
+            body = prefill_body(prompt, self.slot_id)
+        else:  # the same /infill prompt, generating nothing
+            body.update(n_predict=0, response_fields=["tokens_cached", "timings"])
         try:
-            final = self.client.post_json("/completion", prefill_body(prompt, self.slot_id), cancel)
+            final = self.client.post_json(path, body, cancel)
         except Cancelled:
             stats.stop_reason = StopReason.CANCELLED
         self._account(stats, prompt, [], reused, final, began, None, time.perf_counter())
@@ -158,7 +189,10 @@ class LlamaServerModel(RemoteModel):
         self.slot.tokens = list(prompt) + generated[:-1]
 
 
-def connect_llama(client: HttpClient, who: str, timeout_ms: int) -> LlamaServerModel:
+def connect_llama(
+    client: HttpClient, who: str, timeout_ms: int, infill: bool = False
+) -> LlamaServerModel:
     """What the llama-server at `client` serves now, and the slot for `who`."""
     facts = read_facts(client)
-    return LlamaServerModel(client, facts, slot_for(who, facts.total_slots), timeout_ms)
+    slot = slot_for(who, facts.total_slots)
+    return LlamaServerModel(client, facts, slot, timeout_ms, infill)
