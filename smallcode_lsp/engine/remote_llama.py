@@ -185,8 +185,30 @@ class LlamaServerModel(RemoteModel):
                 timed=False,
             )
         self.record(stats, measured)
-        # The last generated token was sampled, not decoded: the slot holds the ones before.
-        self.slot.tokens = list(prompt) + generated[:-1]
+        self.slot.tokens = self._held_after(prompt, generated, reused, final, began, first, ended)
+
+    def _held_after(
+        self,
+        prompt: Sequence[int],
+        generated: list[int],
+        reused: int,
+        final: dict[str, object] | None,
+        began: float,
+        first: float | None,
+        ended: float,
+    ) -> list[int]:
+        """What the slot holds after a request, as far as the server showed us. Its final
+        event or a first token mean the whole prompt was evaluated (the last generated token
+        was sampled, not decoded: the slot holds the ones before). A request closed before
+        either (a cancel mid-prompt) may have stopped part-way: llama-server checks for a
+        cancel between batches and keeps what it evaluated. Assume only the cached prefix
+        plus what the engine could evaluate before we left, at its measured speed; more
+        would make prompt sizing count tokens as cached that the next request must pay for."""
+        if final is not None or first is not None:
+            return list(prompt) + generated[:-1]
+        elapsed_ms = (ended - began) * 1000
+        done = reused + self.speed.prompt_tokens_within(elapsed_ms)
+        return list(prompt[: min(len(prompt), done)])
 
 
 def connect_llama(
