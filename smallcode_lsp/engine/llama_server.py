@@ -281,6 +281,25 @@ def prefill_body(prompt: Sequence[int], slot: int) -> dict[str, Any]:
     }
 
 
+# Code-like text of ~300 tokens in code models' vocabularies: what the warm-up prefill times.
+WARMUP_TEXT = "".join(
+    f"def step_{i}(value):\n    return value * {i} + {i * 7}\n\n" for i in range(20)
+)
+
+
+def warmup_body(slot: int) -> dict[str, Any]:
+    """Evaluate WARMUP_TEXT afresh on our slot (`cache_prompt: false`: a measurement, not a
+    cache hit), generating nothing: its `timings` say how fast the engine evaluates prompts."""
+    return {
+        "prompt": WARMUP_TEXT,
+        "n_predict": 0,
+        "stream": False,
+        "cache_prompt": False,
+        "id_slot": slot,
+        "response_fields": ["timings"],
+    }
+
+
 def stop_reason(final: dict[str, Any], max_tokens: int) -> StopReason:
     """The final event's `stop_type` as ours (`limit` before max_tokens: t_max_predict_ms)."""
     kind = final.get("stop_type")

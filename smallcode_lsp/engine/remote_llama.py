@@ -4,12 +4,13 @@ slot of the user's own (llama_server.py has the request and answer formats)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
 from smallcode_lsp.engine.generate import answer_deadline
-from smallcode_lsp.engine.http import HttpClient, Unreachable
+from smallcode_lsp.engine.http import BadResponse, HttpClient, Unreachable
 from smallcode_lsp.engine.llama_server import (
     ServerFacts,
     Timings,
@@ -21,10 +22,14 @@ from smallcode_lsp.engine.llama_server import (
     stop_reason,
     token_list,
     tokenize_body,
+    warmup_body,
 )
 from smallcode_lsp.engine.remote_model import Measured, RemoteModel, StreamText
+from smallcode_lsp.engine.speed import MIN_PREFILL_SAMPLE
 from smallcode_lsp.engine.stops import StopRule
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
+
+log = logging.getLogger(__name__)
 
 
 class LlamaServerModel(RemoteModel):
@@ -46,6 +51,21 @@ class LlamaServerModel(RemoteModel):
         self.slot_id = slot
         # FIM prompts through /infill (the server assembles them) instead of /completion
         self.infill = infill and facts.fim.available
+
+    def measure_prompt_speed(self) -> None:
+        """Seed the speed meter that sizes prompts with the engine's own prompt speed: one
+        short prefill at connect (its `timings`), instead of the in-process first guess,
+        which is far off for a GPU server or a busy one. Later answers refine it."""
+        try:
+            answer = self.client.post_json("/completion", warmup_body(self.slot_id))
+        except BadResponse as exc:  # an odd server: keep the guess, requests will measure
+            log.info("engine: no prompt-speed warm-up (%s)", exc)
+            return
+        timings = Timings.of(answer)
+        if timings.prompt_n >= MIN_PREFILL_SAMPLE and timings.prompt_ms > 0:
+            rate = timings.prompt_n / timings.prompt_ms * 1000
+            self.speed.prefill_tokens_per_s = rate
+            log.info("engine: prompts at %.0f tokens/s (%d-token warm-up)", rate, timings.prompt_n)
 
     def _request(
         self, prompt: Sequence[int], params: GenerationParams, now: float, stream: bool
@@ -217,4 +237,6 @@ def connect_llama(
     """What the llama-server at `client` serves now, and the slot for `who`."""
     facts = read_facts(client)
     slot = slot_for(who, facts.total_slots)
-    return LlamaServerModel(client, facts, slot, timeout_ms, infill)
+    model = LlamaServerModel(client, facts, slot, timeout_ms, infill)
+    model.measure_prompt_speed()
+    return model

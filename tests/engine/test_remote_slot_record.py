@@ -41,3 +41,34 @@ def test_a_cancel_mid_prompt_claims_only_what_the_engine_could_evaluate() -> Non
     assert served.shared_prefix(PROMPT) == 600
     account(served, None, None)
     assert served.shared_prefix(PROMPT) == 700  # not 1000: sizing pays for the rest
+
+
+class Answers:
+    """A stand-in HttpClient answering POST /completion with one fixed body."""
+
+    def __init__(self, answer: dict) -> None:
+        self.answer = answer
+        self.bodies: list[dict] = []
+
+    def post_json(self, path: str, body: dict, cancel: object = None) -> dict:
+        self.bodies.append(body)
+        return self.answer
+
+
+def test_the_warm_up_seeds_the_prompt_speed() -> None:
+    served = model()
+    client = Answers({"timings": {"prompt_n": 300, "prompt_ms": 60.0}})
+    served.client = client  # type: ignore[assignment]
+    served.measure_prompt_speed()
+    assert served.speed.prefill_tokens_per_s == 5000.0
+    (body,) = client.bodies
+    assert body["n_predict"] == 0 and body["cache_prompt"] is False and body["id_slot"] == 0
+
+
+def test_a_warm_up_too_small_or_without_timings_keeps_the_guess() -> None:
+    for answer in ({"timings": {"prompt_n": 3, "prompt_ms": 1.0}}, {}):
+        served = model()
+        served.speed.prefill_tokens_per_s = 200.0
+        served.client = Answers(answer)  # type: ignore[assignment]
+        served.measure_prompt_speed()
+        assert served.speed.prefill_tokens_per_s == 200.0
