@@ -112,6 +112,12 @@ class ModelSettings:
         "trust store (a private CA, a self-signed proxy)",
         shown="empty (the system trust store)",
     )
+    engine_infill: bool = setting(
+        False,
+        "engineKind llama-server, FIM models: send fill-in-the-middle prompts to /infill (the "
+        "server assembles them with the model's FIM tokens, context as `input_extra`) instead "
+        "of our own token list to /completion",
+    )
     engine_fallback: bool = setting(
         False,
         "while the engine is unreachable, answer from the in-process model (`model`, loaded "
@@ -138,6 +144,7 @@ class ModelSettings:
             fim_template=self.engine_fim_template,
             fallback=self.engine_fallback,
             ca_file=self.engine_ca_file,
+            infill=self.engine_infill,
         )
 
     def load_options(self) -> LoadOptions:

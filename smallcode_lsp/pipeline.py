@@ -312,6 +312,11 @@ def _build(
     return _Prompt(parts, heal, build_prompt(parts, fmt, model.blocks.tokenize), limit)
 
 
+def context_files(parts: PromptParts) -> tuple[tuple[str, str], ...]:
+    """The snippets as (path, text), in prompt order, for engines that assemble prompts."""
+    return tuple((snippet.path, snippet.text) for snippet in parts.snippets)
+
+
 def full_limit(model: CompletionModel, plan: CompletionPlan) -> int:
     """Tokens of the full prompt: what the context holds besides the answer."""
     return min(MAX_PROMPT_TOKENS, model.n_ctx - plan.params.max_tokens - 8)
@@ -392,6 +397,7 @@ def run_completion(
         deadline=request.deadline,  # set by the scheduler on Automatic requests only
         finish_line=request.finish_line,
         background=protect_cache,
+        context_files=context_files(parts),
     )
     text, stats = model.generate(tokens, params, rules, cancel)
     stats.prepare_ms = prepare_ms
@@ -481,7 +487,8 @@ def grow_prompt(
     answer from a smaller prompt, later requests at this spot get the whole context."""
     parsed = _parsed_for(request, None) if plan.parses else None
     prompt = _build(model, request, plan, sources, parsed, full_limit(model, plan))
-    stats = model.prefill(prompt.tokens, replace(plan.params, background=True), cancel)
+    params = replace(plan.params, background=True, context_files=context_files(prompt.parts))
+    stats = model.prefill(prompt.tokens, params, cancel)
     log.info(
         "grown prompt: %d tokens (%d evaluated), %s",
         stats.prompt_tokens,

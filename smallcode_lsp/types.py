@@ -93,6 +93,9 @@ class GenerationParams:
     reuse: bool = True  # keep the cached prefix of the prompt (off: benchmarks only)
     shift_chunk: int = 16  # smallest cached chunk shifted over deleted text (0: no shifting)
     background: bool = False  # preemptible work: prompt chunks abort at once (none held)
+    # (path, text) of the prompt's context snippets, stable first: for an engine that
+    # assembles the prompt itself (llama-server's /infill `input_extra`)
+    context_files: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

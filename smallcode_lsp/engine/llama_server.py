@@ -192,13 +192,23 @@ def completion_body(
     """POST /completion for our token-list prompt. Bounded server-side whatever happens to
     the connection (llama-server has not always noticed a client gone): `n_predict`, and
     `t_max_predict_ms` (from the first token, at the next newline) from the deadline."""
+    return {
+        "prompt": list(prompt),
+        **_bounds(params, slot, now, timeout_ms, stream),
+    }
+
+
+def _bounds(
+    params: GenerationParams, slot: int, now: float, timeout_ms: int, stream: bool
+) -> dict[str, Any]:
+    """What every generation request carries besides its prompt: the slot, the cache, the
+    stream, and the server-side bounds (`n_predict`; `t_max_predict_ms` from the deadline)."""
     if params.deadline is not None:
         left_ms = (params.deadline - now) * 1000
         limit_ms = int(max(left_ms, LINE_AFTER_OVERRUN_MS))  # the overrun case's line
     else:
         limit_ms = timeout_ms
     return {
-        "prompt": list(prompt),
         "n_predict": params.max_tokens,
         "stream": stream,
         "cache_prompt": True,
@@ -206,6 +216,56 @@ def completion_body(
         "t_max_predict_ms": max(1, limit_ms),
         "response_fields": list(RESPONSE_FIELDS),
         **sampling(params),
+    }
+
+
+def split_fim(prompt: Sequence[int], fim: FimTokens) -> tuple[list[int], list[int]] | None:
+    """The prefix and suffix tokens of our FIM prompt (`... [PRE] prefix [SUF] suffix [MID]`,
+    prompt.py), or None when `prompt` is not one (FIM off, a prefix-only prompt)."""
+    if fim.pre is None or fim.suf is None or fim.mid is None or not prompt:
+        return None
+    if prompt[-1] != fim.mid or fim.pre not in prompt:
+        return None
+    pre = list(prompt).index(fim.pre)
+    try:
+        suf = list(prompt).index(fim.suf, pre + 1)
+    except ValueError:
+        return None
+    return list(prompt[pre + 1 : suf]), list(prompt[suf + 1 : -1])
+
+
+def infill_body(
+    prompt: Sequence[int],
+    fim: FimTokens,
+    params: GenerationParams,
+    slot: int,
+    now: float,
+    timeout_ms: int,
+    *,
+    stream: bool = True,
+) -> dict[str, Any] | None:
+    """POST /infill for our FIM prompt (None: not a FIM prompt, use /completion): the server
+    assembles `[REPO]myproject ([FILE_SEP]file text)* [FILE_SEP]filename [PRE] prefix [SUF]
+    suffix [MID]` with the GGUF's own FIM tokens (format_prompt_infill in server-common.cpp).
+
+    Prefix and suffix go as our token ids (the server takes ids as well as text), so they are
+    tokenized exactly as we counted them. `input_extra` is the context snippets, stable first
+    and byte-identical whenever the snippets are, for repo-level FIM vocabularies; for the
+    others our prompt already holds them as comments inside the prefix. No `prompt` field:
+    the server appends it to the prefix before [SUF], which the prefix already ends with.
+    The bounds are those of /completion."""
+    parts = split_fim(prompt, fim)
+    if parts is None:
+        return None
+    repo_level = fim.repo is not None and fim.file_sep is not None
+    extra = [
+        {"filename": path, "text": text.rstrip() + "\n"} for path, text in params.context_files
+    ]
+    return {
+        "input_prefix": parts[0],
+        "input_suffix": parts[1],
+        "input_extra": extra if repo_level else [],
+        **_bounds(params, slot, now, timeout_ms, stream),
     }
 
 
@@ -218,6 +278,25 @@ def prefill_body(prompt: Sequence[int], slot: int) -> dict[str, Any]:
         "cache_prompt": True,
         "id_slot": slot,
         "response_fields": ["tokens_cached", "timings"],
+    }
+
+
+# Code-like text of ~300 tokens in code models' vocabularies: what the warm-up prefill times.
+WARMUP_TEXT = "".join(
+    f"def step_{i}(value):\n    return value * {i} + {i * 7}\n\n" for i in range(20)
+)
+
+
+def warmup_body(slot: int) -> dict[str, Any]:
+    """Evaluate WARMUP_TEXT afresh on our slot (`cache_prompt: false`: a measurement, not a
+    cache hit), generating nothing: its `timings` say how fast the engine evaluates prompts."""
+    return {
+        "prompt": WARMUP_TEXT,
+        "n_predict": 0,
+        "stream": False,
+        "cache_prompt": False,
+        "id_slot": slot,
+        "response_fields": ["timings"],
     }
 
 

@@ -52,6 +52,7 @@ class RemoteOptions:
     fim_template: str | None = None  # openai: a preset, a custom template, or None: by name
     fallback: bool = False  # while the engine is down, the in-process model answers
     ca_file: str | None = None  # https: the CA bundle to trust instead of the system's
+    infill: bool = False  # llama-server, FIM models: prompts through /infill
 
 
 def client_key(roots: Sequence[str]) -> str:
@@ -80,7 +81,7 @@ def connect(options: RemoteOptions) -> RemoteModel:
     try:
         if options.kind == "openai":
             return connect_openai(client, options.model, options.fim_template, options.timeout_ms)
-        return connect_llama(client, options.client, options.timeout_ms)
+        return connect_llama(client, options.client, options.timeout_ms, options.infill)
     except EngineError:
         client.close()
         raise

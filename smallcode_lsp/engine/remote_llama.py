@@ -4,26 +4,32 @@ slot of the user's own (llama_server.py has the request and answer formats)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
 from smallcode_lsp.engine.generate import answer_deadline
-from smallcode_lsp.engine.http import HttpClient, Unreachable
+from smallcode_lsp.engine.http import BadResponse, HttpClient, Unreachable
 from smallcode_lsp.engine.llama_server import (
     ServerFacts,
     Timings,
     completion_body,
+    infill_body,
     prefill_body,
     read_facts,
     slot_for,
     stop_reason,
     token_list,
     tokenize_body,
+    warmup_body,
 )
 from smallcode_lsp.engine.remote_model import Measured, RemoteModel, StreamText
+from smallcode_lsp.engine.speed import MIN_PREFILL_SAMPLE
 from smallcode_lsp.engine.stops import StopRule
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
+
+log = logging.getLogger(__name__)
 
 
 class LlamaServerModel(RemoteModel):
@@ -31,11 +37,50 @@ class LlamaServerModel(RemoteModel):
 
     api = "llama-server"
 
-    def __init__(self, client: HttpClient, facts: ServerFacts, slot: int, timeout_ms: int):
+    def __init__(
+        self,
+        client: HttpClient,
+        facts: ServerFacts,
+        slot: int,
+        timeout_ms: int,
+        infill: bool = False,
+    ) -> None:
         super().__init__(client, facts.info, facts.fim, facts.n_ctx, timeout_ms, bos=facts.bos)
         self.facts = facts
         self.add_bos = facts.add_bos
         self.slot_id = slot
+        # FIM prompts through /infill (the server assembles them) instead of /completion
+        self.infill = infill and facts.fim.available
+
+    def measure_prompt_speed(self) -> None:
+        """Seed the speed meter that sizes prompts with the engine's own prompt speed: one
+        short prefill at connect (its `timings`), instead of the in-process first guess,
+        which is far off for a GPU server or a busy one. Later answers refine it."""
+        try:
+            answer = self.client.post_json("/completion", warmup_body(self.slot_id))
+        except BadResponse as exc:  # an odd server: keep the guess, requests will measure
+            log.info("engine: no prompt-speed warm-up (%s)", exc)
+            return
+        timings = Timings.of(answer)
+        if timings.prompt_n >= MIN_PREFILL_SAMPLE and timings.prompt_ms > 0:
+            rate = timings.prompt_n / timings.prompt_ms * 1000
+            self.speed.prefill_tokens_per_s = rate
+            log.info("engine: prompts at %.0f tokens/s (%d-token warm-up)", rate, timings.prompt_n)
+
+    def _request(
+        self, prompt: Sequence[int], params: GenerationParams, now: float, stream: bool
+    ) -> tuple[str, dict[str, object]]:
+        """The endpoint and body for `prompt`: /infill for a FIM prompt when asked for,
+        else /completion with our token list."""
+        if self.infill:
+            body = infill_body(
+                prompt, self.fim, params, self.slot_id, now, self.timeout_ms, stream=stream
+            )
+            if body is not None:
+                return "/infill", body
+        return "/completion", completion_body(
+            prompt, params, self.slot_id, now, self.timeout_ms, stream=stream
+        )
 
     def tokenize(self, text: str) -> list[int]:
         if not text:
@@ -49,6 +94,7 @@ class LlamaServerModel(RemoteModel):
             "slots": self.facts.total_slots,
             "slotContext": self.facts.n_ctx,
             "ourSlot": self.slot_id,
+            "fimEndpoint": "/infill" if self.infill else "/completion",
         }
 
     def generate(
@@ -63,15 +109,15 @@ class LlamaServerModel(RemoteModel):
         stats = GenerationStats(prompt_tokens=len(prompt), stop_reason=StopReason.MAX_TOKENS)
         reused = self.slot.shared_prefix(prompt)
         began = time.perf_counter()
-        body = completion_body(prompt, params, self.slot_id, began, self.timeout_ms)
+        path, body = self._request(prompt, params, began, stream=True)
         text = StreamText(stop_rules, stats)
         deadline = params.deadline
         generated: list[int] = []
         first: float | None = None
         final: dict[str, object] | None = None
         try:
-            for event in self.client.stream("/completion", body, cancel):
-                tokens = token_list(event.get("tokens", []), "/completion")
+            for event in self.client.stream(path, body, cancel):
+                tokens = token_list(event.get("tokens", []), path)
                 piece = event.get("content", "")
                 if first is None and (tokens or piece):
                     first = time.perf_counter()
@@ -112,8 +158,13 @@ class LlamaServerModel(RemoteModel):
         reused = self.slot.shared_prefix(prompt)
         began = time.perf_counter()
         final: dict[str, object] | None = None
+        path, body = self._request(prompt, params, began, stream=False)
+        if path == "/completion":
+            body = prefill_body(prompt, self.slot_id)
+        else:  # the same /infill prompt, generating nothing
+            body.update(n_predict=0, response_fields=["tokens_cached", "timings"])
         try:
-            final = self.client.post_json("/completion", prefill_body(prompt, self.slot_id), cancel)
+            final = self.client.post_json(path, body, cancel)
         except Cancelled:
             stats.stop_reason = StopReason.CANCELLED
         self._account(stats, prompt, [], reused, final, began, None, time.perf_counter())
@@ -154,11 +205,38 @@ class LlamaServerModel(RemoteModel):
                 timed=False,
             )
         self.record(stats, measured)
-        # The last generated token was sampled, not decoded: the slot holds the ones before.
-        self.slot.tokens = list(prompt) + generated[:-1]
+        self.slot.tokens = self._held_after(prompt, generated, reused, final, began, first, ended)
+
+    def _held_after(
+        self,
+        prompt: Sequence[int],
+        generated: list[int],
+        reused: int,
+        final: dict[str, object] | None,
+        began: float,
+        first: float | None,
+        ended: float,
+    ) -> list[int]:
+        """What the slot holds after a request, as far as the server showed us. Its final
+        event or a first token mean the whole prompt was evaluated (the last generated token
+        was sampled, not decoded: the slot holds the ones before). A request closed before
+        either (a cancel mid-prompt) may have stopped part-way: llama-server checks for a
+        cancel between batches and keeps what it evaluated. Assume only the cached prefix
+        plus what the engine could evaluate before we left, at its measured speed; more
+        would make prompt sizing count tokens as cached that the next request must pay for."""
+        if final is not None or first is not None:
+            return list(prompt) + generated[:-1]
+        elapsed_ms = (ended - began) * 1000
+        done = reused + self.speed.prompt_tokens_within(elapsed_ms)
+        return list(prompt[: min(len(prompt), done)])
 
 
-def connect_llama(client: HttpClient, who: str, timeout_ms: int) -> LlamaServerModel:
+def connect_llama(
+    client: HttpClient, who: str, timeout_ms: int, infill: bool = False
+) -> LlamaServerModel:
     """What the llama-server at `client` serves now, and the slot for `who`."""
     facts = read_facts(client)
-    return LlamaServerModel(client, facts, slot_for(who, facts.total_slots), timeout_ms)
+    slot = slot_for(who, facts.total_slots)
+    model = LlamaServerModel(client, facts, slot, timeout_ms, infill)
+    model.measure_prompt_speed()
+    return model

@@ -9,12 +9,14 @@ from smallcode_lsp.engine.http import BadResponse, Endpoint, parse_sse_line
 from smallcode_lsp.engine.llama_server import (
     Timings,
     completion_body,
+    infill_body,
     prefill_body,
     slot_for,
     stop_reason,
     token_list,
     tokenize_body,
 )
+from smallcode_lsp.engine.model import FimTokens
 from smallcode_lsp.engine.remote import client_key
 from smallcode_lsp.engine.remote_model import SlotPrompt, StreamText
 from smallcode_lsp.engine.stops import stop_at_line_end
@@ -78,6 +80,38 @@ def test_completion_body_time_limit_follows_the_deadline() -> None:
     assert completion_body([1], soon, 0, 100.0, 9000)["t_max_predict_ms"] == 2500
     past = GenerationParams(deadline=99.0)  # the prompt will overrun: the line still comes
     assert completion_body([1], past, 0, 100.0, 9000)["t_max_predict_ms"] == LINE_AFTER_OVERRUN_MS
+
+
+QWEN = FimTokens(pre=90, suf=91, mid=92, repo=93, file_sep=94)
+
+
+def test_infill_body_carries_our_prefix_and_suffix_tokens_and_the_snippets() -> None:
+    # [REPO] workspace [FILE_SEP] a.py... [FILE_SEP] main.py [PRE] prefix [SUF] suffix [MID]
+    prompt = [93, 5, 94, 6, 7, 94, 8, 90, 10, 11, 91, 20, 21, 92]
+    params = GenerationParams(
+        max_tokens=16, deadline=101.0, context_files=(("a.py", "def f():\n    pass\n\n"),)
+    )
+    body = infill_body(prompt, QWEN, params, 2, 100.0, 9000)
+    assert body is not None
+    assert (body["input_prefix"], body["input_suffix"]) == ([10, 11], [20, 21])
+    assert body["input_extra"] == [{"filename": "a.py", "text": "def f():\n    pass\n"}]
+    assert "prompt" not in body  # the server would append it to the prefix
+    # bounded exactly like /completion
+    assert body["n_predict"] == 16 and body["t_max_predict_ms"] == 1000
+    assert body["stream"] is True and body["cache_prompt"] is True and body["id_slot"] == 2
+    assert body["samplers"] == ["top_k"] and body["top_k"] == 1
+
+
+def test_infill_body_only_for_fim_prompts() -> None:
+    params = GenerationParams()
+    assert infill_body([1, 2, 3], QWEN, params, 0, 0.0, 1000) is None  # prefix-only prompt
+    assert infill_body([90, 1, 92], QWEN, params, 0, 0.0, 1000) is None  # no [SUF]
+    assert infill_body([90, 1, 91, 2, 92], FimTokens(None, None, None), params, 0, 0.0, 1) is None
+    # FIM without repo-level tokens: the context is comments inside the prefix already
+    plain = FimTokens(pre=90, suf=91, mid=92)
+    with_files = GenerationParams(context_files=(("a.py", "x"),))
+    body = infill_body([90, 1, 91, 2, 92], plain, with_files, 0, 0.0, 1000)
+    assert body is not None and body["input_extra"] == []
 
 
 def test_sampling_with_temperature() -> None:

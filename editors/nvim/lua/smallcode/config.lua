@@ -50,6 +50,7 @@ M.server_keys = {
   engineFimTemplate = 'string',
   engineApiKeyEnv = 'string',
   engineCaFile = 'string',
+  engineInfill = 'boolean',
   engineFallback = 'boolean',
   engineTimeoutMs = 'number',
   enable = 'boolean',
