@@ -206,7 +206,7 @@ def run_eval(
         kind: _aggregate([r for r in rows if r["kind"] == kind])
         for kind in sorted({r["kind"] for r in rows})
     }
-    result["tasks"] = rows  # each task's answer, for reading the JSON
+    result["answers"] = rows  # each task's answer, for reading the JSON
     return result
 
 

@@ -103,7 +103,7 @@ def test_a_deadline_the_prompt_overran_still_answers_the_line(model: LoadedModel
     generate(model, tokens, GenerationParams(max_tokens=1), [], CancelToken())  # warm cache
     full, _ = generate(model, tokens, GenerationParams(max_tokens=32), [], CancelToken())
     assert "\n" in full.strip()  # the model has more than one line to say here
-    soon = GenerationParams(max_tokens=32, deadline=time.perf_counter())
+    soon = GenerationParams(max_tokens=32, deadline=time.perf_counter(), finish_line=True)
     text, stats = generate(model, tokens, soon, [], CancelToken())
     # Not the first token: the prefill was paid for, the answer is its first line (all of
     # it within LINE_AFTER_OVERRUN_MS: on a slow or busy machine, its start).
@@ -113,3 +113,9 @@ def test_a_deadline_the_prompt_overran_still_answers_the_line(model: LoadedModel
     later = GenerationParams(max_tokens=32, deadline=time.perf_counter() + 600)
     text, stats = generate(model, tokens, later, [], CancelToken())
     assert text == full
+    # In a typing burst (a deadline cut to the keystroke interval) the next key is due: the
+    # first words are the answer, not a line the next key would cancel unseen.
+    burst = GenerationParams(max_tokens=32, deadline=time.perf_counter(), finish_line=False)
+    text, stats = generate(model, tokens, burst, [], CancelToken())
+    assert stats.stop_reason is StopReason.DEADLINE and text.strip()
+    assert first_line.startswith(text) and len(text) < len(first_line)
