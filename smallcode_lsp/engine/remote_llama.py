@@ -133,15 +133,8 @@ class LlamaServerModel(RemoteModel):
                 if final is not None:
                     stats.stop_reason = stop_reason(final, params.max_tokens)
                     break
-                if cancel.cancelled:
-                    stats.stop_reason = StopReason.CANCELLED
-                    break
-                if (
-                    deadline is not None
-                    and text.text.strip()
-                    and not self.speed.step_fits(deadline, time.perf_counter())
-                ):
-                    stats.stop_reason = StopReason.DEADLINE
+                if (reason := self.reason_to_stop(text, cancel, deadline)) is not None:
+                    stats.stop_reason = reason
                     break
             else:  # no stop event and no reason of ours to stop: the server went away
                 raise Unreachable(f"engine unreachable at {self.client.url}: closed mid-answer")

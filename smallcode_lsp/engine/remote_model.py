@@ -8,6 +8,7 @@ remote_openai.py (any OpenAI-compatible `/v1/completions`). Engine thread only.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -138,6 +139,20 @@ class RemoteModel:
     def describe(self) -> dict[str, object]:
         """What `smallcode-lsp model` shows of the engine besides the model."""
         return {"api": self.api, "context": self.n_ctx}
+
+    def reason_to_stop(
+        self, text: StreamText, cancel: CancelToken, deadline: float | None
+    ) -> StopReason | None:
+        """Why to close the stream before the engine's own end (None: read on)."""
+        if cancel.cancelled:
+            return StopReason.CANCELLED
+        if (
+            deadline is not None
+            and text.text.strip()
+            and not self.speed.step_fits(deadline, time.perf_counter())
+        ):
+            return StopReason.DEADLINE
+        return None
 
     def record(self, stats: GenerationStats, measured: Measured) -> None:
         """Fill `stats` and feed the speed meter from one finished request."""

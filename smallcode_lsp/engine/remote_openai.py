@@ -130,15 +130,8 @@ class OpenAIModel(RemoteModel):
                     finished = chunk.finish_reason
                     stats.stop_reason = stop_reason(finished)
                     continue  # read on to the end: the usage, and a reusable connection
-                if cancel.cancelled:
-                    stats.stop_reason = StopReason.CANCELLED
-                    break
-                if (
-                    deadline is not None
-                    and text.text.strip()
-                    and not self.speed.step_fits(deadline, time.perf_counter())
-                ):
-                    stats.stop_reason = StopReason.DEADLINE
+                if (reason := self.reason_to_stop(text, cancel, deadline)) is not None:
+                    stats.stop_reason = reason
                     break
             else:
                 if finished is None:  # no finish_reason: the engine went away mid-answer
