@@ -73,3 +73,28 @@ def first_unmatched_closer(text: str) -> int:
         elif ch == "\n":
             quote = ""
     return len(text) - 1
+
+
+def closers(text: str) -> str:
+    """What would close the constructs `text` leaves open: an odd triple quote's mate, else
+    the unmatched ()[]{} innermost first (simple string literals skipped)."""
+    for triple in ('"""', "'''"):
+        if text.count(triple) % 2:
+            return triple
+    stack: list[str] = []
+    quote = ""
+    prev = ""
+    for ch in text:
+        if quote:
+            if ch == quote and prev != "\\":
+                quote = ""
+        elif ch in "\"'`":
+            quote = ch
+        elif ch in OPENERS:
+            stack.append(CLOSERS[OPENERS.index(ch)])
+        elif ch in CLOSERS and stack and stack[-1] == ch:
+            stack.pop()
+        elif ch == "\n":
+            quote = ""
+        prev = ch
+    return "".join(reversed(stack))

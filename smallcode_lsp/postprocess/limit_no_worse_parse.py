@@ -4,10 +4,12 @@ drop it. Re-parses are incremental edits of one copy of the tree.
 
 A completion cut short by a deadline or preemption ends in a fragment of a line that no parser
 can judge ("(path" before the rest arrives): only its complete lines are checked here (the
-fragment's dangling end is drop_dangling_operator's)."""
+fragment's dangling end is drop_dangling_operator's), and as if closed when they open a
+construct (a docstring's quotes, an argument list) that the rest will close."""
 
 from __future__ import annotations
 
+from smallcode_lsp.context.brackets import closers
 from smallcode_lsp.context.document import ParsedDocument, error_score
 from smallcode_lsp.postprocess.base import Filter, FilterConfig, FilterContext, guarded, log
 
@@ -55,7 +57,13 @@ def make(config: FilterConfig) -> Filter:
             if not complete.strip():
                 return text  # one fragment of a line: nothing to judge yet
             checked = check(complete, ctx)
-            return text if checked == complete else checked
+            if checked == complete:
+                return text
+            # Cut inside a construct it opened (a docstring's first lines, an argument list):
+            # judged as if closed, since the rest is still to come.
+            tail = closers(complete)
+            closed = f"{complete}\n{tail}"
+            return text if tail and check(closed, ctx) == closed else checked
         return check(text, ctx)
 
     def check(text: str, ctx: FilterContext) -> str:

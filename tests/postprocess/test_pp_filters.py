@@ -146,6 +146,22 @@ def test_limit_no_worse_parse() -> None:
     assert run(limit_no_worse_parse, body + "\n    return (", block_ctx) == body
 
 
+def test_a_cut_short_docstring_or_call_it_opened_is_kept() -> None:
+    """A deadline cut an answer inside a construct it opened (a body's docstring: the first
+    line is only its quotes): judged as if closed, not dropped for the missing end."""
+    body = hole("py_stdlib/bisect.py", "def insort_right(a, x, lo=0, hi=None, *, key=None):\n    ",
+                "\n\n\ndef bisect_right")  # fmt: skip
+    cut_short = replace(body, truncated=True)
+    start = '"""\n    Insert item x in list a, and keep it sorted.'
+    assert run(limit_no_worse_parse, start, cut_short) == start
+    call = "lo = bisect_right(\n        a,\n        x"
+    assert run(limit_no_worse_parse, call, cut_short) == call
+    # A broken line is still broken when closed: dropped as before.
+    assert run(limit_no_worse_parse, "lo = (\n        ]] x\n        more", cut_short) == ""
+    # Whole (not cut short), the unterminated docstring parses worse: dropped.
+    assert run(limit_no_worse_parse, start, body) == ""
+
+
 def test_limit_no_worse_parse_judges_only_complete_lines_of_a_cut_short_completion() -> None:
     ctx = hole(*BISECT_LINE)
     cut_short = replace(ctx, truncated=True)
