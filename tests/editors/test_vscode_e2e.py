@@ -225,7 +225,7 @@ def test_ghost_text_and_tab_in_real_vscode(code_server: VSCode, tmp_path: Path) 
     # The output channel shows the server's log lines at their own level: INFO as [info],
     # not every stderr line as [error] (vscode-languageclient's default).
     loaded = (
-        r"smallcode_lsp\.engine\.remote: engine: llama-server at "
+        r"smallcode_lsp\.engine\.remote: engine at http"
         if vscode.engine_url
         else r"smallcode_lsp\.engine\.model: warm-up decode"
     )
