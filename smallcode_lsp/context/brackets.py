@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 OPENERS, CLOSERS = "([{", ")]}"
 PAIRS = dict(zip(CLOSERS, OPENERS, strict=True))
 
@@ -12,9 +14,8 @@ def indent_width(line: str) -> int:
     return len(line[: len(line) - len(stripped)].expandtabs(4))
 
 
-def bracket_depths(text: str) -> tuple[int, int]:
-    """(final depth, lowest depth) of ()[]{} in `text`, skipping simple string literals."""
-    depth = low = 0
+def _outside_strings(text: str) -> Iterator[str]:
+    """The characters of `text` outside simple string literals ('...', "...", `...`)."""
     quote = ""
     prev = ""
     for ch in text:
@@ -23,14 +24,20 @@ def bracket_depths(text: str) -> tuple[int, int]:
                 quote = ""
         elif ch in "\"'`":
             quote = ch
-        elif ch in OPENERS:
+        else:
+            yield ch
+        prev = ch
+
+
+def bracket_depths(text: str) -> tuple[int, int]:
+    """(final depth, lowest depth) of ()[]{} in `text`, skipping simple string literals."""
+    depth = low = 0
+    for ch in _outside_strings(text):
+        if ch in OPENERS:
             depth += 1
         elif ch in CLOSERS:
             depth -= 1
             low = min(low, depth)
-        elif ch == "\n":
-            quote = ""  # unterminated quote: do not let it swallow the rest
-        prev = ch
     return depth, low
 
 
@@ -82,19 +89,9 @@ def closers(text: str) -> str:
         if text.count(triple) % 2:
             return triple
     stack: list[str] = []
-    quote = ""
-    prev = ""
-    for ch in text:
-        if quote:
-            if ch == quote and prev != "\\":
-                quote = ""
-        elif ch in "\"'`":
-            quote = ch
-        elif ch in OPENERS:
+    for ch in _outside_strings(text):
+        if ch in OPENERS:
             stack.append(CLOSERS[OPENERS.index(ch)])
         elif ch in CLOSERS and stack and stack[-1] == ch:
             stack.pop()
-        elif ch == "\n":
-            quote = ""
-        prev = ch
     return "".join(reversed(stack))
