@@ -301,7 +301,8 @@ class CompletionService:
             results = await self.scheduler.run(uri, self._job(request))
             if results is not None:  # recorded before the status turns `ready`: clients read it
                 latency_ms = (self._clock() - received) * 1000
-                self.status.last = results[0].stats if results else self.status.last
+                if results:
+                    self.status.last = results[0].stats
                 self.status.last_latency_ms = latency_ms
         finally:
             if not self.scheduler.busy and self.status.state == "generating":

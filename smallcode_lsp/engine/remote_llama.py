@@ -175,18 +175,8 @@ class LlamaServerModel(RemoteModel):
         ended: float,
     ) -> None:
         """Fill `stats`, feed the speed meter, remember what the slot now holds."""
-        timings = Timings.of(final) if final is not None else None
-        if timings is not None and timings.prompt_n + timings.cache_n > 0:
-            measured = Measured(
-                reused=timings.cache_n,
-                evaluated=timings.prompt_n,
-                prompt_ms=timings.prompt_ms,
-                generate_ms=timings.predicted_ms,
-                generated=timings.predicted_n,
-                reported=True,
-                timed=True,
-            )
-        else:  # the stream was closed early: our own clock and our own idea of the slot
+        measured = Measured.from_timings(final)
+        if measured is None:  # the stream was closed early: our own clock and idea of the slot
             prompt_end = first if first is not None else ended
             measured = Measured(
                 reused=reused,

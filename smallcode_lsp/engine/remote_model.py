@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.http import HttpClient
+from smallcode_lsp.engine.llama_server import Timings
 from smallcode_lsp.engine.model import FimTokens, ModelInfo
 from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.engine.stops import StopRule, first_cut, first_line_end
@@ -80,6 +81,23 @@ class Measured:
     generated: int  # tokens generated
     reported: bool  # from the engine's timings (else our clock and our cache record)
     timed: bool  # the times say how fast the engine is (feed the speed meter)
+
+    @staticmethod
+    def from_timings(final: dict[str, object] | None) -> Measured | None:
+        """From llama-server's `timings` in a final answer (its own API or its `/v1`); None
+        when there are none to go by."""
+        timings = Timings.of(final) if final is not None else None
+        if timings is None or timings.prompt_n + timings.cache_n <= 0:
+            return None
+        return Measured(
+            reused=timings.cache_n,
+            evaluated=timings.prompt_n,
+            prompt_ms=timings.prompt_ms,
+            generate_ms=timings.predicted_ms,
+            generated=timings.predicted_n,
+            reported=True,
+            timed=True,
+        )
 
 
 class RemoteModel:

@@ -17,7 +17,7 @@ from pathlib import PurePath
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
 from smallcode_lsp.engine.generate import answer_deadline
 from smallcode_lsp.engine.http import BadResponse, EngineError, HttpClient, Unreachable
-from smallcode_lsp.engine.llama_server import NO_FIM, Timings
+from smallcode_lsp.engine.llama_server import NO_FIM
 from smallcode_lsp.engine.model import ModelInfo
 from smallcode_lsp.engine.openai_api import (
     COMPLETIONS,
@@ -174,18 +174,8 @@ class OpenAIModel(RemoteModel):
     ) -> None:
         """Fill `stats` from the engine's report (llama-server's timings, the usage's cached
         tokens) or our clock; remember the prompt as what the engine's cache holds."""
-        timings = Timings.of(final)
-        if timings.prompt_n + timings.cache_n > 0:  # llama-server adds its timings
-            measured = Measured(
-                reused=timings.cache_n,
-                evaluated=timings.prompt_n,
-                prompt_ms=timings.prompt_ms,
-                generate_ms=timings.predicted_ms,
-                generated=timings.predicted_n,
-                reported=True,
-                timed=True,
-            )
-        else:
+        measured = Measured.from_timings(final)  # llama-server adds its timings
+        if measured is None:
             engine_prompt = usage.prompt_tokens if usage and usage.prompt_tokens else len(prompt)
             cached = usage.cached_tokens if usage and usage.cached_tokens is not None else None
             if cached is None:  # our record, scaled to the engine's count
