@@ -24,6 +24,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from smallcode_lsp.engine.cpu import llama_server_args, read_cpu
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = ROOT / "scripts" / "build_llama_server.sh"
 TOOLS = ("llama-server", "llama-bench")
@@ -132,7 +134,7 @@ def start_server(
     port = free_port()
     args = [str(tool("llama-server")), "-m", model or default_model()]
     args += ["--host", "127.0.0.1", "--port", str(port), "-t", str(threads), "-c", str(ctx)]
-    args += ["-np", str(slots), *extra]
+    args += ["-np", str(slots), *llama_server_args(read_cpu()), *extra]
     if "--no-webui" in server_help():
         args.append("--no-webui")
     log = Path(tempfile.mkstemp(prefix="llama-server.", suffix=".log")[1])

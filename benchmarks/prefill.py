@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import big_real_files, llama_server  # noqa: E402
+from smallcode_lsp.engine.cpu import llama_bench_args, read_cpu  # noqa: E402
 from tests.e2e.lsp_session import (  # noqa: E402
     SERVER_COMMAND,
     _plain,
@@ -55,7 +56,7 @@ def llama_bench(
     for batch in BATCHES:
         args = [str(llama_server.tool("llama-bench")), "-m", model, "-t", str(threads)]
         args += ["-p", ",".join(map(str, prompts)), "-n", "0", "-b", str(batch)]
-        args += ["-r", str(reps), "-o", "json"]
+        args += ["-r", str(reps), "-o", "json", *llama_bench_args(read_cpu())]
         done = subprocess.run(args, capture_output=True, text=True, check=True)
         for entry in json.loads(done.stdout):
             rows.append(

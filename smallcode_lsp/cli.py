@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import sys
@@ -28,6 +29,7 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     _setting_arg(parser, "--gpu-layers", "nGpuLayers")
     _setting_arg(parser, "--experts-used", "expertsUsed")
     _setting_arg(parser, "--cpu-moe", "cpuMoe")
+    _setting_arg(parser, "--cpu-repack", "cpuRepack")
     _setting_arg(parser, "--engine-url", "engineUrl")
     _setting_arg(parser, "--engine-kind", "engineKind")
     _setting_arg(parser, "--engine-model", "engineModel")
@@ -44,6 +46,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         n_gpu_layers=args.gpu_layers,
         experts_used=args.experts_used,
         cpu_moe=args.cpu_moe,
+        cpu_repack=args.cpu_repack,
         engine_url=args.engine_url,
         engine_kind=args.engine_kind,
         engine_model=args.engine_model,
@@ -156,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     from smallcode_lsp.server import create_server
+
+    # A native crash that the trial load (engine/probe.py) did not foresee still leaves a
+    # reason in the editor's server log (stderr): the signal and the Python stack.
+    faulthandler.enable(file=sys.stderr)
 
     server = create_server(_settings(args))
     if args.tcp:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.http import EngineError
+from smallcode_lsp.engine.loader import load_local
 from smallcode_lsp.engine.model import LoadedModel, ModelLoadError
 from smallcode_lsp.engine.openai_api import CHARS_PER_TOKEN
 from smallcode_lsp.engine.remote import client_key, connect
@@ -44,7 +45,7 @@ def offset_of(text: str, line: int, column: int) -> int:
 def _load(settings: Settings, command: str) -> LoadedModel | None:
     """The model for `settings`, or None after telling the user why it cannot load."""
     try:
-        return LoadedModel(resolve_model_path(settings.model.path), settings.model.load_options())
+        return load_local(resolve_model_path(settings.model.path), settings.model.load_options())
     except ModelLoadError as exc:
         print(f"smallcode-lsp {command}: {exc}", file=sys.stderr)
         return None
@@ -119,6 +120,7 @@ def model_command(settings: Settings, as_json: bool = False) -> int:
     if as_json:
         print(json.dumps({**info.as_dict(), "engine": engine}, indent=2))
         return 0
+    runtime = info.runtime
     experts = (
         f"yes: {info.expert_count} experts, {info.expert_used_count} active per token"
         if info.is_moe
@@ -136,6 +138,15 @@ def model_command(settings: Settings, as_json: bool = False) -> int:
         ("fill-in-the-middle", "yes" if info.has_fim else "no (prefix-only prompts)"),
         ("mixture of experts", experts),
     ]
+    if runtime is not None:
+        rows += [
+            ("cpu", runtime.cpu.summary()),
+            ("llama.cpp build", " ".join(runtime.build_features) or "?"),
+            ("weight buffers", runtime.buffers_text()),
+            ("trial load", runtime.trial),
+        ]
+        if runtime.notice:
+            rows.append(("notice", runtime.notice))
     if engine["kind"] == "remote" and engine["api"] == "openai":
         fim = engine["fimTemplate"]
         rows = [

@@ -19,6 +19,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from smallcode_lsp.engine.cpu import REPACK_CHOICES
 from smallcode_lsp.engine.model import LoadOptions
 from smallcode_lsp.engine.remote import KINDS, RemoteOptions
 
@@ -75,6 +76,14 @@ class ModelSettings:
         "GPU builds, MoE models: keep the expert tensors of the first N layers in CPU memory "
         "(-1: all), like llama.cpp's `--n-cpu-moe`",
         bounds=(-1, 10_000),
+    )
+    cpu_repack: str | None = setting(
+        None,
+        "llama.cpp's repacked CPU weight layouts: `auto` (on, except on AMX CPUs, where "
+        "llama.cpp's AMX kernels crash), `on`, `off`; a layout that crashes in the trial load "
+        "(a child process, before the model runs in the server) is switched off and reported",
+        shown="auto",
+        choices=REPACK_CHOICES,
     )
     engine_url: str | None = setting(
         None,
@@ -155,6 +164,7 @@ class ModelSettings:
             n_gpu_layers=self.n_gpu_layers,
             experts_used=self.experts_used,
             cpu_moe=self.cpu_moe,
+            cpu_repack=self.cpu_repack or "auto",
         )
 
 

@@ -102,6 +102,13 @@ class SmallcodeServer(LanguageServer):
         try:
             info = await future
             message = f"{info.name} ({info.architecture}) ready"
+            if info.runtime is not None and info.runtime.notice:
+                # A crash in the trial load was survived by changing settings: say so.
+                self.window_show_message(
+                    lsp.ShowMessageParams(
+                        type=lsp.MessageType.Warning, message=f"SmallCode: {info.runtime.notice}"
+                    )
+                )
         except ModelLoadError as exc:
             message = f"model failed to load: {exc}"
             if self.service.engine.status().kind == "remote":

@@ -341,6 +341,8 @@ class CompletionService:
             "model": s.model.path if s.model else None,
             "modelInfo": s.model.as_dict() if s.model else None,
             "error": s.error,
+            # What the user was told at load: a native crash survived and what was changed.
+            "notice": s.model.runtime.notice if s.model and s.model.runtime else None,
             "last": s.last.as_dict() if s.last else None,
             "lastLatencyMs": round(s.last_latency_ms, 1) if s.last_latency_ms else None,
             "requests": s.requests,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from smallcode_lsp.engine.base import NoModel
+from smallcode_lsp.engine.loader import load_local
 from smallcode_lsp.engine.model import LoadedModel, LoadOptions, ModelInfo, ModelLoadError
 from smallcode_lsp.engine.threaded import ThreadedEngine
 
@@ -35,7 +36,7 @@ class LocalEngine(ThreadedEngine):
                 path = resolve_path()
             except (OSError, ValueError) as exc:
                 raise ModelLoadError(f"cannot prepare the model: {exc}") from exc
-            self._model = LoadedModel(path, options)
+            self._model = load_local(path, options)
         except ModelLoadError as exc:
             with self._lock:
                 self._error, self._loading = str(exc), False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -23,6 +24,7 @@ from llama_cpp import _internals
 
 from smallcode_lsp.engine.abort import AbortSwitch, abort_expected
 from smallcode_lsp.engine.cancel import CancelToken
+from smallcode_lsp.engine.cpu import RuntimeInfo, choose_repack, read_cpu
 from smallcode_lsp.engine.gguf_header import GGUFHeaderError, diagnose, read_scalars
 from smallcode_lsp.engine.kv_cache import KVCache
 from smallcode_lsp.engine.moe import cpu_expert_overrides
@@ -70,6 +72,8 @@ class ModelInfo:
     has_fim: bool
     expert_count: int
     expert_used_count: int
+    runtime: RuntimeInfo | None = None  # in-process models: CPU, build, weight buffers
+
 
     @property
     def is_moe(self) -> bool:
@@ -89,6 +93,7 @@ class ModelInfo:
             "moe": self.is_moe,
             "expertCount": self.expert_count,
             "expertUsedCount": self.expert_used_count,
+            **({"runtime": self.runtime.as_dict()} if self.runtime else {}),
         }
 
 
@@ -100,6 +105,7 @@ class LoadOptions:
     n_batch: int = 512
     experts_used: int = 0  # 0: the model's own top-k; else override <arch>.expert_used_count
     cpu_moe: int = 0  # GPU builds: expert tensors of the first N layers stay on the CPU (-1: all)
+    cpu_repack: str = "auto"  # llama.cpp's repacked weight buffers: auto (per CPU), on, off
 
 
 def default_threads() -> int:
@@ -152,14 +158,27 @@ def _token_or_none(token: int) -> int | None:
 class LoadedModel:
     """A llama.cpp model + context, its KV cache, speed meter and abort switch."""
 
-    def __init__(self, path: str, options: LoadOptions) -> None:
+    def __init__(
+        self,
+        path: str,
+        options: LoadOptions,
+        *,
+        extra_bufts: bool | None = None,
+        warm_up: bool = True,
+    ) -> None:
+        """`extra_bufts`: let llama.cpp repack the weights into its CPU-specific buffer types
+        (None: as `cpu_repack` chooses for this CPU, cpu.py; loader.py adds a trial load)."""
+        if extra_bufts is None:
+            extra_bufts = choose_repack(options.cpu_repack, read_cpu()).on
         check_gguf_file(path)
         llama_cpp.llama_log_set(_log_errors_only, ctypes.c_void_p(0))
         self.path = path
         self.options = options
+        self.extra_bufts = extra_bufts
         model_params = llama_cpp.llama_model_default_params()
         model_params.n_gpu_layers = options.n_gpu_layers if options.n_gpu_layers >= 0 else 0x7FFF
         model_params.use_mmap = True
+        model_params.use_extra_bufts = extra_bufts
         self._kv_overrides = None
         arch = _read_arch(path)
         if options.experts_used > 0:
@@ -169,6 +188,7 @@ class LoadedModel:
         if options.cpu_moe:
             self._buft_overrides = cpu_expert_overrides(options.cpu_moe)
             model_params.tensor_buft_overrides = ctypes.addressof(self._buft_overrides)
+        _log_state.buffers = []  # llama.cpp logs the weight buffers it makes: which types
         try:
             # verbose=True: the wrapper's quiet mode redirects fds 1/2, which would swallow the
             # LSP messages another thread writes to stdout meanwhile.
@@ -176,6 +196,9 @@ class LoadedModel:
         except ValueError as exc:
             reason = diagnose(path) or "see the log for llama.cpp's reason"
             raise ModelLoadError(f"llama.cpp could not load {path}: {reason}") from exc
+        finally:
+            self.weight_buffers: tuple[tuple[str, float], ...] = tuple(_log_state.buffers)
+            _log_state.buffers = None
         n_threads = options.n_threads or default_threads()
         ctx_params = llama_cpp.llama_context_default_params()
         ctx_params.n_ctx = options.n_ctx
@@ -226,9 +249,10 @@ class LoadedModel:
         self.prompt_tokens_evaluated = 0  # prompt tokens decoded, all jobs (cancelled too)
         self.blocks = BlockTokenizer(self.tokenize)  # prompts: cached line blocks
         self._piece_buf = ctypes.create_string_buffer(256)
-        self._warm_up()
+        if warm_up:
+            self.warm_up()
 
-    def _warm_up(self) -> None:
+    def warm_up(self) -> None:
         """Decode one token, then a prompt-sized batch, and forget them: pages the mmapped
         weights in, builds both graphs and measures prompt throughput now, not on the user's
         first keystroke (prompts are sized from it)."""
@@ -362,14 +386,22 @@ _GGML_LOG_ERROR, _GGML_LOG_CONT = 4, 5  # ggml_log_level (llama-cpp-python's map
 _log_state = threading.local()
 
 
+# "load_tensors:   CPU_REPACK model buffer size =   120.94 MiB": the weight buffer types in use.
+_BUFFER_LINE = re.compile(rb"^\w+:\s+(\S+) model buffer size =\s+([0-9.]+) MiB")
+
+
 @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
 def _log_errors_only(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
     """llama.cpp's log: errors to stderr (never stdout: that is the LSP transport).
 
     Not the warning and errors an aborted decode logs (every cancel does that, abort.py).
+    While a model loads on this thread, the weight buffer lines are collected.
     """
     if level != _GGML_LOG_CONT:
         _log_state.level = level
+    buffers = getattr(_log_state, "buffers", None)
+    if buffers is not None and (found := _BUFFER_LINE.match(text)):
+        buffers.append((found[1].decode(), float(found[2])))
     if getattr(_log_state, "level", 0) == _GGML_LOG_ERROR and not abort_expected():
         sys.stderr.write(text.decode("utf-8", errors="replace"))
         sys.stderr.flush()

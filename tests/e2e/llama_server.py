@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from smallcode_lsp.engine.cpu import llama_server_args, read_cpu
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "scripts" / "build_llama_server.sh"
 
@@ -58,6 +60,7 @@ class LlamaServer:
             str(require_binary()),
             *("-m", model, "--host", "127.0.0.1", "--port", str(self.port)),
             *("-t", "2", "-c", str(ctx), "-np", str(slots), "--no-webui"),
+            *llama_server_args(read_cpu()),  # --no-repack on AMX CPUs (llama.cpp #20824)
             *extra,
         ]
         self.log = Path(tempfile.mkstemp(prefix="llama-server.", suffix=".log")[1])

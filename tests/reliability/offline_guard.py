@@ -4,7 +4,8 @@
 
 Each line of VIOLATIONS_FILE is one blocked event. stdio pipes are the LSP transport; the only
 socket the process may create is an AF_UNIX socketpair (asyncio's self-pipe). Subprocess
-launches are recorded too: a download could hide behind `curl` or `git`.
+launches are recorded too: a download could hide behind `curl` or `git`; the one allowed is the
+server's trial load of the model in a child (our own module in this interpreter, probe.py).
 
 With OFFLINE_GUARD_ALLOW=HOST:PORT (a configured remote engine), TCP sockets may be created and
 connect to that one address; a lookup or connection anywhere else is still a violation.
@@ -57,6 +58,15 @@ def permitted(event: str, args: tuple[Any, ...], allow: tuple[str, int] | None) 
     return False
 
 
+def own_trial_child(event: str, args: tuple[Any, ...]) -> bool:
+    """The one process the server may start: its trial load (smallcode_lsp/engine/probe.py),
+    this same interpreter running our own module, which opens no socket either."""
+    if event != "subprocess.Popen" or len(args) < 2:
+        return False
+    argv = [str(a) for a in args[1]] if isinstance(args[1], list | tuple) else []
+    return argv[:3] == [sys.executable, "-m", "smallcode_lsp.engine.probe"]
+
+
 def install(fd: int) -> None:
     busy = False
     allow = allowed_address()
@@ -69,7 +79,7 @@ def install(fd: int) -> None:
         if event == "socket.__new__":
             family = args[1] if len(args) > 1 else None
             violation = family not in LOCAL_FAMILIES
-        if not violation or permitted(event, args, allow):
+        if not violation or permitted(event, args, allow) or own_trial_child(event, args):
             return
         busy = True
         try:

@@ -44,6 +44,7 @@ M.server_keys = {
   nGpuLayers = 'number',
   expertsUsed = 'number',
   cpuMoe = 'number',
+  cpuRepack = 'string',
   engineUrl = 'string',
   engineKind = 'string',
   engineModel = 'string',
