@@ -202,6 +202,11 @@ class CompletionSettings:
         "when idle (after a pause in a typing burst), compute the rest of a cut-short "
         "suggestion, or the suggestion after a finished one",
     )
+    prefill_at_rest: bool = setting(
+        True,
+        "prefill the prompt at the spot the cursor rests on (`smallcode/didMoveCursor`, "
+        "`textDocument/didFocus`) before the first keystroke there; any keystroke preempts it",
+    )
     invoked_items: int = setting(
         3, "most alternatives for an explicitly invoked request", bounds=(1, 10)
     )

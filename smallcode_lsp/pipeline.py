@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 
 from smallcode_lsp.context.builder import ContextBuilder
 from smallcode_lsp.context.document import ParsedDocument
@@ -482,10 +483,11 @@ def grow_prompt(
     plan: CompletionPlan,
     cancel: CancelToken,
     sources: ContextSources,
+    parsed: ParsedDocument | None = None,
 ) -> GenerationStats:
     """Evaluate the full prompt for `request` into a cache, generating nothing: after an
     answer from a smaller prompt, later requests at this spot get the whole context."""
-    parsed = _parsed_for(request, None) if plan.parses else None
+    parsed = _parsed_for(request, parsed) if plan.parses else None
     prompt = _build(model, request, plan, sources, parsed, full_limit(model, plan))
     params = replace(plan.params, background=True, context_files=context_files(prompt.parts))
     stats = model.prefill(prompt.tokens, params, cancel)
@@ -498,28 +500,72 @@ def grow_prompt(
     return stats
 
 
+def warm_prompt(
+    model: CompletionModel,
+    request: CompletionRequest,
+    plan: CompletionPlan,
+    cancel: CancelToken,
+    sources: ContextSources,
+    parsed: ParsedDocument | None = None,
+) -> GenerationStats:
+    """The cursor rests at `request`'s spot and nothing is typed yet: evaluate the prompt the
+    first keystroke there will pick (built as that keystroke's will be: same front, same window
+    start, so the key changes only the last tokens), then the full prompt. Generates nothing;
+    a preempted prefill keeps the chunks it finished."""
+    if plan.notes_cursor:
+        sources.note_cursor(request)  # as the keystroke's run_alternatives will
+    parsed = _parsed_for(request, parsed) if plan.parses else None
+    first = _sized_prompt(model, request, plan, sources, parsed)
+    params = replace(plan.params, background=True, context_files=context_files(first.parts))
+    stats = model.prefill(first.tokens, params, cancel)
+    log.info(
+        "warmed the resting spot: %d tokens (%d evaluated), %s",
+        stats.prompt_tokens,
+        stats.prompt_tokens_evaluated,
+        stats.stop_reason.value,
+    )
+    if stats.stop_reason is StopReason.CANCELLED or first.limit >= full_limit(model, plan):
+        return stats
+    return grow_prompt(model, request, plan, cancel, sources, parsed)
+
+
+class JobKind(Enum):
+    """What a job does with its request."""
+
+    ANSWER = "answer"  # the user's request: completions, as fast as the deadline allows
+    PREFETCH = "prefetch"  # background: the answer after the shown one (protects the cache)
+    GROW = "grow"  # background: the full prompt evaluated after an answer from a smaller one
+    WARM = "warm"  # background: the resting cursor's spot prefilled before the first key
+
+    @property
+    def background(self) -> bool:
+        return self is not JobKind.ANSWER
+
+
 @dataclass(frozen=True)
 class CompletionJob:
-    """One request's completions under one plan: the work the scheduler hands the engine.
-
-    `background` (prefetch): protect the cached prompt and keep preempted text. `grow`: only
-    evaluate the full prompt into a cache (background, no completions).
-    """
+    """One request's work under one plan: what the scheduler hands the engine (`kind`)."""
 
     request: CompletionRequest
     plan: CompletionPlan
     sources: ContextSources
     index: WorkspaceIndex | None = None
     parsed: ParsedDocument | None = None
-    background: bool = False
-    grow: bool = False
+    kind: JobKind = JobKind.ANSWER
     submitted: float = field(default_factory=time.perf_counter)
+
+    @property
+    def background(self) -> bool:
+        return self.kind.background
 
     def run(self, model: CompletionModel, cancel: CancelToken) -> list[Completion]:
         waited_ms = (time.perf_counter() - self.submitted) * 1000
         self.sources.use_index(self.index)
-        if self.grow:
+        if self.kind is JobKind.GROW:
             grow_prompt(model, self.request, self.plan, cancel, self.sources)
+            return []
+        if self.kind is JobKind.WARM:
+            warm_prompt(model, self.request, self.plan, cancel, self.sources, self.parsed)
             return []
         results = run_alternatives(
             model, self.request, self.plan, cancel, self.sources, self.parsed, self.background

@@ -29,7 +29,7 @@ from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.options import Settings, merge_settings
 from smallcode_lsp.protocol import FrameLimitedReader, SmallcodeProtocol
 from smallcode_lsp.service import CompletionService, make_engine
-from smallcode_lsp.types import Trigger
+from smallcode_lsp.types import CompletionRequest, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,17 @@ STATS_NOTIFICATION = "smallcode/completionStats"
 ACCEPTED_COMMAND = "smallcode.accepted"
 DID_SHOW = "textDocument/didShowCompletion"
 DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
+# Where the cursor rests before the user types (our clients; Copilot's language server takes
+# `textDocument/didFocus` {textDocument: {uri}} when an editor gains focus).
+DID_MOVE_CURSOR = "smallcode/didMoveCursor"
+DID_FOCUS = "textDocument/didFocus"
+
+
+def _field(value: Any, name: str) -> Any:
+    """A field of a custom notification's params (pygls hands them over as objects)."""
+    if isinstance(value, dict):
+        return value.get(name)
+    return getattr(value, name, None)
 
 
 class SmallcodeServer(LanguageServer):
@@ -61,6 +72,7 @@ class SmallcodeServer(LanguageServer):
         )
         self.item_ids = itertools.count(1)
         self.initial_load: asyncio.Future[ModelInfo] | None = None
+        self.cursors: dict[str, lsp.Position] = {}  # uri -> where the cursor was last seen
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log and keep serving; pygls' default pops up "Error in server" for each bad message."""
@@ -182,21 +194,49 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmallcodeServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        ls.cursors.pop(unquote(params.text_document.uri), None)
         ls.service.close_document(unquote(params.text_document.uri))
+
+    def request_at(
+        ls: SmallcodeServer, uri: str, position: lsp.Position, trigger: Trigger
+    ) -> CompletionRequest | None:
+        document = ls.workspace.text_documents.get(unquote(uri))  # pygls keys unquoted
+        if document is None:
+            log.warning("position in unknown document %s", uri)
+            return None
+        ls.cursors[unquote(uri)] = position
+        try:
+            return completion_request(document, position, trigger)
+        except PositionOutOfRange as exc:
+            log.warning("%s", exc)
+            return None
 
     async def complete(
         ls: SmallcodeServer, uri: str, position: lsp.Position, trigger: Trigger
     ) -> list[Any] | None:
-        document = ls.workspace.text_documents.get(unquote(uri))  # pygls keys unquoted
-        if document is None:
-            log.warning("completion for unknown document %s", uri)
-            return None
-        try:
-            request = completion_request(document, position, trigger)
-        except PositionOutOfRange as exc:
-            log.warning("%s", exc)
-            return None
-        return await ls.service.complete(request)
+        request = request_at(ls, uri, position, trigger)
+        return None if request is None else await ls.service.complete(request)
+
+    def rest_at(ls: SmallcodeServer, uri: Any, position: lsp.Position | None) -> None:
+        if not isinstance(uri, str) or position is None:
+            return
+        request = request_at(ls, uri, position, Trigger.AUTOMATIC)
+        if request is not None:
+            ls.service.cursor_rests(request)
+
+    @server.feature(DID_MOVE_CURSOR)
+    def did_move_cursor(ls: SmallcodeServer, params: Any) -> None:
+        where = _field(params, "position")
+        line, character = _field(where, "line"), _field(where, "character")
+        if isinstance(line, int) and isinstance(character, int):
+            uri = _field(_field(params, "textDocument"), "uri")
+            rest_at(ls, uri, lsp.Position(line=line, character=character))
+
+    @server.feature(DID_FOCUS)
+    def did_focus(ls: SmallcodeServer, params: Any) -> None:
+        uri = _field(_field(params, "textDocument"), "uri")
+        if isinstance(uri, str):  # the spot last seen there, if any
+            rest_at(ls, uri, ls.cursors.get(unquote(uri)))
 
     @server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
     async def inline_completion(

@@ -24,10 +24,17 @@ from smallcode_lsp.engine.local import LocalEngine
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
 from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions, client_key
 from smallcode_lsp.options import Settings
-from smallcode_lsp.pipeline import CompletionJob, CompletionPlan, ContextSources, make_plan
+from smallcode_lsp.pipeline import (
+    CompletionJob,
+    CompletionPlan,
+    ContextSources,
+    JobKind,
+    make_plan,
+)
 from smallcode_lsp.prefetcher import Prefetcher
 from smallcode_lsp.scheduler import Clock, Scheduler
 from smallcode_lsp.types import Completion, CompletionRequest, GenerationStats
+from smallcode_lsp.warmer import Warmer
 from smallcode_lsp.workspace.index import WorkspaceIndex
 
 
@@ -121,6 +128,8 @@ class CompletionService:
             self.scheduler, cadence, self._prefetch_job, self._grow_job, clock
         )
         self.prefetcher.configure(settings.completion.typeahead, settings.completion.prefetch)
+        self.warmer = Warmer(self.scheduler, self._warm_job)
+        self.warmer.configure(settings.completion.prefill_at_rest)
         self._closed = False
         self._probe: asyncio.TimerHandle | None = None
 
@@ -228,6 +237,7 @@ class CompletionService:
         self.settings = settings
         self._plan = make_plan(settings)
         self.prefetcher.configure(settings.completion.typeahead, settings.completion.prefetch)
+        self.warmer.configure(settings.completion.prefill_at_rest)
         if not reload and self.status.state in ("ready", "disabled"):
             self._set_state("ready" if settings.completion.enable else "disabled")
         return reload
@@ -250,6 +260,7 @@ class CompletionService:
 
     def cancel_document(self, uri: str) -> None:
         self.prefetcher.cancel_timer(uri)
+        self.warmer.typed(uri)
         self.scheduler.cancel_document(uri)
 
     def start_index(self, roots: list[str]) -> None:
@@ -272,12 +283,27 @@ class CompletionService:
         return CompletionJob(request, self._plan, self._sources, self._index, parsed)
 
     def _prefetch_job(self, request: CompletionRequest) -> CompletionJob:
-        return CompletionJob(request, self._plan, self._sources, self._index, background=True)
+        return CompletionJob(
+            request, self._plan, self._sources, self._index, kind=JobKind.PREFETCH
+        )
 
     def _grow_job(self, request: CompletionRequest) -> CompletionJob:
+        return CompletionJob(request, self._plan, self._sources, self._index, kind=JobKind.GROW)
+
+    def _warm_job(self, request: CompletionRequest) -> CompletionJob:
+        doc = request.document
+        parsed = self.documents.snapshot(doc.uri, doc.text)  # the tree kept in step, not a parse
         return CompletionJob(
-            request, self._plan, self._sources, self._index, background=True, grow=True
+            request, self._plan, self._sources, self._index, parsed, kind=JobKind.WARM
         )
+
+    def cursor_rests(self, request: CompletionRequest) -> None:
+        """The editor's cursor is at `request`'s spot (no keystroke yet): warm it up."""
+        if self._closed or not self.enabled_for(request.document.language_id):
+            return
+        if self.status.state not in ("ready", "generating", "fallback"):
+            return  # nothing loaded to warm
+        self.warmer.rest(request)
 
     async def complete(self, request: CompletionRequest) -> list[Completion]:
         """Completions for `request`; [] when cancelled, disabled or no model is loaded."""
@@ -350,6 +376,7 @@ class CompletionService:
             "fromCache": s.from_cache,
             "cancelToIdleMs": [round(ms, 2) for ms in engine.cancel_to_idle_ms],
             "prefetched": self.prefetcher.prefetched,
+            "warmStarted": self.warmer.started,  # resting spots prefilled before a keystroke
             "engineIdle": engine.idle,
             "engineBackgroundIdle": engine.background_idle,
             "engine": engine.kind,  # local | remote
@@ -368,6 +395,7 @@ class CompletionService:
         if self._probe is not None:
             self._probe.cancel()
         self.prefetcher.close()
+        self.warmer.cancel()
         self.scheduler.close()
         self.engine.close()
         if self._index is not None:

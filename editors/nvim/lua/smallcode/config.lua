@@ -66,6 +66,7 @@ M.server_keys = {
   speculative = 'boolean',
   typeahead = 'boolean',
   prefetch = 'boolean',
+  prefillAtRest = 'boolean',
   invokedItems = 'number',
   securityLint = 'boolean',
   debug = 'boolean',

@@ -1,0 +1,100 @@
+"""Warming the spot the cursor rests on: its prompt is prefilled before the user types there.
+
+A person almost never types the instant the cursor lands: pointing and clicking take ~1.1 s
+and the mental preparation before typing ~1.35 s (Card, Moran and Newell's keystroke-level
+model). Clients say where the cursor rests (`smallcode/didMoveCursor`, or Copilot's
+`textDocument/didFocus` with the last position known there); once it has stayed put for
+REST_S, a background job prefills the prompt the first keystroke there will need
+(pipeline.warm_prompt). Any user request preempts it (engine/worker.py); a move elsewhere
+replaces it. Event loop only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Protocol
+
+from smallcode_lsp.engine.base import EngineJob
+from smallcode_lsp.engine.cancel import CancelToken
+from smallcode_lsp.types import Completion, CompletionRequest
+
+REST_S = 0.15  # the cursor must stay this long: scrolling and held arrow keys pass through
+
+
+class BackgroundRunner(Protocol):
+    def run_background(
+        self, job: EngineJob
+    ) -> tuple[asyncio.Future[list[Completion]], CancelToken]: ...
+
+
+Spot = tuple[str, int, int, int]  # uri, offset, text length, text hash
+
+
+def spot_of(request: CompletionRequest) -> Spot:
+    doc = request.document
+    return (doc.uri, request.offset, len(doc.text), hash(doc.text))
+
+
+class Warmer:
+    """One warm job at a time, for the newest resting spot."""
+
+    def __init__(
+        self, scheduler: BackgroundRunner, make_job: Callable[[CompletionRequest], EngineJob]
+    ) -> None:
+        self._scheduler = scheduler
+        self._make_job = make_job
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_uri: str | None = None
+        self._running: CancelToken | None = None
+        self._warmed: Spot | None = None  # the spot warmed last (or being warmed)
+        self.enabled = True
+        self.started = 0  # warm jobs started (for the status and benchmarks)
+
+    def rest(self, request: CompletionRequest) -> None:
+        """The cursor is at `request`'s spot; warm it unless it moves on within REST_S."""
+        if not self.enabled:
+            return
+        spot = spot_of(request)
+        if spot == self._warmed:
+            return  # warm already (or warming): a focus change back, a repeated notification
+        self.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(REST_S, self._start, request, spot)
+        self._timer_uri = request.document.uri
+
+    def typed(self, uri: str) -> None:
+        """A keystroke or request in `uri`: the user is not resting there (the request itself
+        preempts a running warm job)."""
+        if self._timer is not None and self._timer_uri == uri:
+            self._timer.cancel()
+            self._timer = self._timer_uri = None
+
+    def _start(self, request: CompletionRequest, spot: Spot) -> None:
+        self._timer = self._timer_uri = None
+        future, token = self._scheduler.run_background(self._make_job(request))
+        self._running, self._warmed = token, spot
+        self.started += 1
+
+        def done(ended: asyncio.Future[list[Completion]]) -> None:
+            if self._running is token:
+                self._running = None
+            if not ended.cancelled():
+                ended.exception()  # retrieved: a preempted warm-up is no error
+
+        future.add_done_callback(done)
+
+    def cancel(self) -> None:
+        """Stop waiting and stop the running warm job (its finished chunks stay cached)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = self._timer_uri = None
+        if self._running is not None:
+            self._running.cancel()
+            self._running = None
+            self._warmed = None
+
+    def configure(self, enabled: bool) -> None:
+        self.enabled = enabled
+        if not enabled:
+            self.cancel()
