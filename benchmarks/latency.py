@@ -107,6 +107,7 @@ class Keystroke:
     items: int = 0
     cancelled: bool = False
     zero_work: bool = False  # reference: shown from the client's cache, no request
+    text: str = ""  # the first item's text
 
 
 @dataclass
@@ -286,6 +287,9 @@ def _answered(future: asyncio.Future, key: Keystroke) -> None:
     if not future.cancelled() and future.exception() is None:
         result = future.result()
         key.items = len(result.items) if result is not None else 0
+        if key.items:
+            first = result.items[0].insert_text
+            key.text = first if isinstance(first, str) else first.value
 
 
 def _plain(value: Any) -> Any:
@@ -386,12 +390,25 @@ def delete_range(client: Any, uri: str, version: int, line: int, start: int, end
     )
 
 
+def move_cursor(client: Any, uri: str, line: int, character: int) -> None:
+    """What our editor clients send when the cursor comes to rest (smallcode/didMoveCursor)."""
+    client.protocol.notify(
+        "smallcode/didMoveCursor",
+        {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}},
+    )
+
+
 async def replay_cold(
-    spots: list[Spot], cps: float, threads: int, options: dict[str, Any] | None = None
+    spots: list[Spot],
+    cps: float,
+    threads: int,
+    options: dict[str, Any] | None = None,
+    dwell: float | None = None,
 ) -> Run:
     """Our server, fresh: per spot, open its file if not yet open (the file changes every
     line), cut the line to its indentation (one didChange) and type it back. `options`: more
-    settings (benchmarks/remote.py: `engineUrl`)."""
+    settings (benchmarks/remote.py: `engineUrl`). `dwell` (navigation): the cursor is moved
+    to the spot (smallcode/didMoveCursor) and rests that many seconds before the first key."""
     client = await ClientServerConfig(server_command=SERVER_COMMAND).start()
     run = Run()
     client.feature("smallcode/completionStats")(lambda params: run.stats.append(_plain(params)))
@@ -406,13 +423,17 @@ async def replay_cold(
             versions[uri] = 1
         versions[uri] += 1
         delete_range(client, uri, versions[uri], spot.line, spot.indent, len(spot.text))
+        if dwell is not None:
+            move_cursor(client, uri, spot.line, spot.indent)
+            await asyncio.sleep(dwell)
         line = await type_along(
             client, run, server, uri, versions[uri] + 1, spot.line, spot.indent, spot.typed, 1 / cps
         )
         versions[uri] += len(spot.typed)
         run.lines.append(line)
     final = await status(client)
-    run.evaluated_while_typing = final["promptTokensEvaluated"]  # all of it: nothing warmed
+    # All of it: the warm-ups of resting spots (navigation) count too.
+    run.evaluated_while_typing = final["promptTokensEvaluated"]
     run.cancel_to_idle = final["cancelToIdleMs"]
     await client.shutdown_session()
     await client.stop()
@@ -512,6 +533,68 @@ def summarize_reference(name: str, run: Run, client: LlamaVimClient, interval: f
     return row | spot_columns(run)
 
 
+def exact_rest_of_line(run: Run, spots: list[Spot]) -> float:
+    """Share of lines whose first suggestion is exactly the rest of the line being typed."""
+    hits = 0
+    for keys, spot in zip(run.lines, spots, strict=True):
+        for typed, key in enumerate(keys, start=1):
+            if key.items and key.answered is not None:
+                rest = spot.typed[typed:]
+                hits += bool(rest.strip()) and key.text.split("\n")[0].strip() == rest.strip()
+                break
+    return round(hits / max(1, len(spots)), 3)
+
+
+NAVIGATION_DWELLS = (0.0, 0.5, 1.0, 2.0)
+REVISIT_AFTER = 4  # a revisit goes back to the spot seen this many spots earlier
+
+
+def revisit_order(spots: list[Spot]) -> list[Spot]:
+    """The spots, then each again after REVISIT_AFTER others (files alternate as before)."""
+    order = list(spots)
+    for i in range(REVISIT_AFTER, len(spots)):
+        order.append(spots[i - REVISIT_AFTER])
+    return order
+
+
+def navigation_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Per dwell, a fresh server: move to each spot (the notification), rest, type its line;
+    the revisit pass goes back to spots seen REVISIT_AFTER jumps earlier (dwell 1 s). Beside
+    it, the llama.vim-style reference (no notion of a resting cursor: the dwell is idle)."""
+    chosen = big_spots()[: args.lines]
+    interval = 1.0 / args.cps
+    rows: list[dict[str, Any]] = []
+    for dwell in NAVIGATION_DWELLS:
+        run = asyncio.run(replay_cold(chosen, args.cps, args.threads, dwell=dwell))
+        row = summarize(f"navigation, dwell {dwell:g} s: SmallCode", run, interval)
+        rows.append(row | spot_columns(run) | {"exact_rest": exact_rest_of_line(run, chosen)})
+        print(f"  navigation dwell {dwell:g} s: done", file=sys.stderr)
+    revisits = revisit_order(chosen)
+    run = asyncio.run(replay_cold(revisits, args.cps, args.threads, dwell=1.0))
+    later = run.lines[len(chosen) :]
+    # The engine-side columns (tok/s, eval tok/key, cancels) are the whole revisit run's.
+    again = Run(
+        lines=later,
+        keys=[key for keys in later for key in keys],
+        stats=run.stats,
+        cancel_to_idle=run.cancel_to_idle,
+        evaluated_while_typing=run.evaluated_while_typing * len(later) // len(run.lines),
+    )
+    row = summarize(f"revisits after {REVISIT_AFTER} spots, dwell 1 s: SmallCode", again, interval)
+    row |= spot_columns(again) | {"exact_rest": exact_rest_of_line(again, revisits[len(chosen) :])}
+    row["peak_rss_mb"] = round(run.peak_rss / 2**20, 1)
+    rows.append(row)
+    print("  navigation revisits: done", file=sys.stderr)
+    if args.reference:
+        run, client = asyncio.run(replay_reference(chosen, args.cps, args.threads))
+        reference = summarize_reference("llama.vim-style (any dwell)", run, client, interval)
+        reference |= {"exact_rest": exact_rest_of_line(run, chosen)}
+        rows.append(reference)
+        for row in rows[:-1]:
+            rows.append(ratio_row(row, reference, f"ratio: {row['config'].split(':')[0]} / ref"))
+    return rows
+
+
 def ratio_row(
     ours: dict[str, Any], reference: dict[str, Any], name: str = "ratio ours / reference"
 ) -> dict[str, Any]:
@@ -566,9 +649,10 @@ def print_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--scenario", choices=("typing", "cold-big", "all"), default="typing",
+        "--scenario", choices=("typing", "cold-big", "navigation", "all"), default="typing",
         help="typing: warm small files, each feature on/off; cold-big: fresh server, big real "
-        "files, a new spot every line, beside a llama.vim-style llama-server reference",
+        "files, a new spot every line, beside a llama.vim-style llama-server reference; "
+        "navigation: cold-big with the cursor moved to each spot and resting 0-2 s first",
     )  # fmt: skip
     parser.add_argument("--keys", type=int, default=24, help="typing: characters typed per file")
     parser.add_argument("--cps", type=float, default=8.0, help="typing speed, chars per second")
@@ -606,6 +690,16 @@ def main() -> None:
         )
         rows += cold
         columns = COLUMNS + SPOT_COLUMNS
+    if args.scenario == "navigation":
+        rows = navigation_rows(args)
+        print(
+            f"navigation at {args.cps:g} chars/s in big real files, {args.threads} threads,"
+            f" dwells {', '.join(f'{d:g}' for d in NAVIGATION_DWELLS)} s"
+        )
+        columns = [
+            col for col in COLUMNS if col[0] not in ("after_accept_p50_ms", "after_accept_ready")
+        ]
+        columns += [*SPOT_COLUMNS, ("exact_rest", "first exact rest of line")]
     print_table(rows, columns)
     if args.prefill:
         result = prefill.measure(args.threads, reps=prefill.REPS, spots=prefill.SPOTS)

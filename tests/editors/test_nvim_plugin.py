@@ -208,6 +208,15 @@ def test_tab_accepts_the_ghost_text(editor: Editor, request: pytest.FixtureReque
     )
 
 
+def test_a_resting_cursor_is_warmed_before_typing(editor: Editor) -> None:
+    """Moving the cursor in normal mode sends smallcode/didMoveCursor: the server prefills that
+    spot (its warm-up count grows), once per spot the cursor rests on."""
+    for keys in ("G$", "gg0"):
+        before = editor.status()["warmStarted"]
+        editor.nvim.input(keys)
+        editor.wait(f"a warm-up after {keys}", lambda b=before: editor.status()["warmStarted"] > b)
+
+
 def test_accept_word_then_line(editor: Editor) -> None:
     typed = "if n < 2:"
     ghost = type_and_wait(editor, typed)

@@ -232,4 +232,6 @@ def test_ghost_text_and_tab_in_real_vscode(code_server: VSCode, tmp_path: Path) 
     channel = vscode.output_channel(r"\[info\] smallcode_lsp\.pipeline: completion")
     assert re.search(r"\[info\] smallcode_lsp\.pipeline: completion \(", channel), channel
     assert re.search(r"\[info\] " + loaded, channel), channel
+    # The cursor rested after Ctrl+End: smallcode/didMoveCursor reached the server's warm-up.
+    assert re.search(r"\[info\] smallcode_lsp\.pipeline: warmed the resting spot", channel), channel
     assert "[error]" not in channel, channel

@@ -42,6 +42,9 @@ async function main() {
     }
     log('server ready');
     await page.keyboard.press('Control+End');
+    // The cursor rests a moment before typing, as people's do: the extension sends
+    // smallcode/didMoveCursor and the server prefills the spot (the test reads its log line).
+    await page.waitForTimeout(1000);
     await page.keyboard.type(text, { delay: 30 });
     await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 60000 });
     await page.waitForTimeout(300);

@@ -213,6 +213,7 @@ function M.setup(opts)
       local client = vim.lsp.get_client_by_id(ev.data.client_id)
       if client and client.name == 'smallcode' then
         backend().attach(ev.buf)
+        require('smallcode.cursor').attach(ev.buf)
         if M.config.server.enable == false then
           backend().set_enabled(false)
         end

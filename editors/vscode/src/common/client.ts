@@ -13,6 +13,7 @@ import { executable, resolveLaunch } from './launch';
 import { debounce, launchSettings, needsRestart, serverSettings, SERVER_KEYS } from './settings';
 import { parseStatus, renderStatus, StatusPayload, withLastRun } from './status';
 import { asLspItem } from './items';
+import { watchCursor } from './cursor';
 import { ServerLogParser } from './serverlog';
 
 const SECTION = 'smallcode';
@@ -142,6 +143,7 @@ export class SmallcodeClient implements vscode.Disposable {
       return;
     }
     this.registerAcceptForwarder(client);
+    this.clientDisposables.push(watchCursor(client));
     await this.refreshStatus();
   }
 

@@ -1,0 +1,40 @@
+// Tells the server where the cursor rests (smallcode/didMoveCursor), so it can prefill that
+// spot's prompt before the first keystroke there.
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { debounce } from './settings';
+
+export const DID_MOVE_CURSOR = 'smallcode/didMoveCursor';
+
+/**
+ * Sends the active editor's cursor after it stops moving (clicks, arrow keys, go-to-definition,
+ * search), on a change of editor and when the window regains focus. Not for typing: a
+ * selection change without a kind comes from an edit, and a keystroke sends its own request.
+ */
+export function watchCursor(client: LanguageClient, delayMs = 100): vscode.Disposable {
+  const send = debounce(() => {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || !client.isRunning()) {
+      return;
+    }
+    const c2p = client.code2ProtocolConverter;
+    client.sendNotification(DID_MOVE_CURSOR, {
+      textDocument: c2p.asTextDocumentIdentifier(editor.document),
+      position: c2p.asPosition(editor.selection.active),
+    }).catch(() => undefined);
+  }, delayMs);
+  return vscode.Disposable.from(
+    { dispose: () => send.cancel() },
+    vscode.window.onDidChangeTextEditorSelection((e) => {
+      if (e.kind !== undefined) {
+        send();
+      }
+    }),
+    vscode.window.onDidChangeActiveTextEditor(() => send()),
+    vscode.window.onDidChangeWindowState((state) => {
+      if (state.focused) {
+        send();
+      }
+    }),
+  );
+}
