@@ -7,7 +7,8 @@
 Generated: VS Code `contributes.configuration.properties` (server settings only; the
 extension's own serverPath, pythonPath and trace.server are kept as they are), the Neovim
 `server_keys` table and its list in doc/smallcode.txt, the JetBrains (LSP4IJ) schemas, and the
-README's settings tables. tests/lsp/test_options_sources.py fails when any of them is stale.
+settings tables of docs/settings.md. tests/lsp/test_options_sources.py fails when any of them is
+stale.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ NVIM_DOC = ROOT / "editors" / "nvim" / "doc" / "smallcode.txt"
 JETBRAINS = ROOT / "editors" / "jetbrains" / "smallcode"
 JB_INIT = JETBRAINS / "initializationOptions.schema.json"
 JB_SETTINGS = JETBRAINS / "settings.schema.json"
-README = ROOT / "README.md"
+SETTINGS_DOC = ROOT / "docs" / "settings.md"
 
 SECTION = "smallcode"
 GROUP_TITLES = {
@@ -187,7 +188,7 @@ def readme_tables() -> str:
 
 def render_readme(text: str) -> str:
     pattern = re.escape(README_BEGIN) + r".*?" + re.escape(README_END) + r"\n"
-    return _replace(text, pattern, readme_tables(), README)
+    return _replace(text, pattern, readme_tables(), SETTINGS_DOC)
 
 
 RENDERERS: dict[Path, Callable[[str], str]] = {
@@ -196,7 +197,7 @@ RENDERERS: dict[Path, Callable[[str], str]] = {
     JB_SETTINGS: render_jetbrains_settings,
     NVIM_CONFIG: render_nvim_config,
     NVIM_DOC: render_nvim_doc,
-    README: render_readme,
+    SETTINGS_DOC: render_readme,
 }
 
 

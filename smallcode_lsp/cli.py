@@ -30,6 +30,7 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     _setting_arg(parser, "--experts-used", "expertsUsed")
     _setting_arg(parser, "--cpu-moe", "cpuMoe")
     _setting_arg(parser, "--cpu-repack", "cpuRepack")
+    _setting_arg(parser, "--warm-cache-mb", "warmCacheMb")
     _setting_arg(parser, "--engine-url", "engineUrl")
     _setting_arg(parser, "--engine-kind", "engineKind")
     _setting_arg(parser, "--engine-model", "engineModel")
@@ -47,6 +48,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         experts_used=args.experts_used,
         cpu_moe=args.cpu_moe,
         cpu_repack=args.cpu_repack,
+        warm_cache_mb=args.warm_cache_mb,
         engine_url=args.engine_url,
         engine_kind=args.engine_kind,
         engine_model=args.engine_model,

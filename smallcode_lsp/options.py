@@ -85,6 +85,13 @@ class ModelSettings:
         shown="auto",
         choices=REPACK_CHOICES,
     )
+    warm_cache_mb: int = setting(
+        256,
+        "RAM for the prompts of spots you left (KV states parked when another spot takes their "
+        "place, brought back in milliseconds when you return; least recently used out first; "
+        "0: off)",
+        bounds=(0, 1 << 16),
+    )
     engine_url: str | None = setting(
         None,
         "a shared inference engine's http(s) URL, e.g. http://gpu-box:8080 (empty: the model "
@@ -165,6 +172,7 @@ class ModelSettings:
             experts_used=self.experts_used,
             cpu_moe=self.cpu_moe,
             cpu_repack=self.cpu_repack or "auto",
+            warm_cache_mb=self.warm_cache_mb,
         )
 
 

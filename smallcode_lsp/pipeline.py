@@ -507,11 +507,12 @@ def warm_prompt(
     cancel: CancelToken,
     sources: ContextSources,
     parsed: ParsedDocument | None = None,
-) -> GenerationStats:
+) -> list[Completion]:
     """The cursor rests at `request`'s spot and nothing is typed yet: evaluate the prompt the
     first keystroke there will pick (built as that keystroke's will be: same front, same window
-    start, so the key changes only the last tokens), then the full prompt. Generates nothing;
-    a preempted prefill keeps the chunks it finished."""
+    start, so the key changes only the last tokens), answer from it (the caller keeps the
+    answer for type-ahead: typing along it costs nothing), then evaluate the full prompt.
+    Preempted, a prefill keeps the chunks it finished; an answer cut short is dropped."""
     if plan.notes_cursor:
         sources.note_cursor(request)  # as the keystroke's run_alternatives will
     parsed = _parsed_for(request, parsed) if plan.parses else None
@@ -524,9 +525,12 @@ def warm_prompt(
         stats.prompt_tokens_evaluated,
         stats.stop_reason.value,
     )
-    if stats.stop_reason is StopReason.CANCELLED or first.limit >= full_limit(model, plan):
-        return stats
-    return grow_prompt(model, request, plan, cancel, sources, parsed)
+    if stats.stop_reason is StopReason.CANCELLED:
+        return []
+    answer = run_completion(model, request, plan, cancel, sources, parsed)
+    if not cancel.cancelled and first.limit < full_limit(model, plan):
+        grow_prompt(model, request, plan, cancel, sources, parsed)
+    return [answer] if answer.text else []
 
 
 class JobKind(Enum):
@@ -565,8 +569,7 @@ class CompletionJob:
             grow_prompt(model, self.request, self.plan, cancel, self.sources)
             return []
         if self.kind is JobKind.WARM:
-            warm_prompt(model, self.request, self.plan, cancel, self.sources, self.parsed)
-            return []
+            return warm_prompt(model, self.request, self.plan, cancel, self.sources, self.parsed)
         results = run_alternatives(
             model, self.request, self.plan, cancel, self.sources, self.parsed, self.background
         )

@@ -128,7 +128,7 @@ class CompletionService:
             self.scheduler, cadence, self._prefetch_job, self._grow_job, clock
         )
         self.prefetcher.configure(settings.completion.typeahead, settings.completion.prefetch)
-        self.warmer = Warmer(self.scheduler, self._warm_job)
+        self.warmer = Warmer(self.scheduler, self._warm_job, self.prefetcher.remember)
         self.warmer.configure(settings.completion.prefill_at_rest)
         self._closed = False
         self._probe: asyncio.TimerHandle | None = None

@@ -5,8 +5,9 @@ and the mental preparation before typing ~1.35 s (Card, Moran and Newell's keyst
 model). Clients say where the cursor rests (`smallcode/didMoveCursor`, or Copilot's
 `textDocument/didFocus` with the last position known there); once it has stayed put for
 REST_S, a background job prefills the prompt the first keystroke there will need
-(pipeline.warm_prompt). Any user request preempts it (engine/worker.py); a move elsewhere
-replaces it. Event loop only.
+(pipeline.warm_prompt), answers there, and the answer goes to the type-ahead cache: a first
+key that types along it is answered at once. Any user request preempts it (engine/worker.py);
+a move elsewhere replaces it. Event loop only.
 """
 
 from __future__ import annotations
@@ -40,10 +41,15 @@ class Warmer:
     """One warm job at a time, for the newest resting spot."""
 
     def __init__(
-        self, scheduler: BackgroundRunner, make_job: Callable[[CompletionRequest], EngineJob]
+        self,
+        scheduler: BackgroundRunner,
+        make_job: Callable[[CompletionRequest], EngineJob],
+        on_answer: Callable[[CompletionRequest, list[Completion]], None],
     ) -> None:
+        """`on_answer`: what the warm job answered at the resting spot (for type-ahead)."""
         self._scheduler = scheduler
         self._make_job = make_job
+        self._on_answer = on_answer
         self._timer: asyncio.TimerHandle | None = None
         self._timer_uri: str | None = None
         self._running: CancelToken | None = None
@@ -79,8 +85,10 @@ class Warmer:
         def done(ended: asyncio.Future[list[Completion]]) -> None:
             if self._running is token:
                 self._running = None
-            if not ended.cancelled():
-                ended.exception()  # retrieved: a preempted warm-up is no error
+            if ended.cancelled() or ended.exception() is not None:
+                return  # a preempted warm-up is no error
+            if ended.result():
+                self._on_answer(request, ended.result())
 
         future.add_done_callback(done)
 

@@ -234,7 +234,7 @@ def _job_cache(
 ) -> Iterator[KVCache]:
     """The cache a job works in (room made for its prompt and answer), with `cancel` armed
     to abort llama_decode and the job's llama.cpp time counted into `stats`."""
-    kv = model.pick_cache(prompt)
+    kv, stats.prompt_restored = model.cache_for(prompt)
     model.touch(kv)
     model.make_room(kv, len(prompt) + params.max_tokens + MAX_DRAFT + 1)
     model.abort.arm(cancel)
@@ -244,6 +244,7 @@ def _job_cache(
     finally:
         model.abort.disarm()
         stats.llama_ms = model.llama_ms - llama_before
+        stats.parked_bytes = model.parking.bytes
 
 
 def prefill(

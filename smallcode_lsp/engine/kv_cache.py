@@ -46,6 +46,10 @@ class KVCache:
         """`tokens` were just decoded at the end of the cache."""
         self._tokens.extend(tokens)
 
+    def restored(self, tokens: Sequence[int]) -> None:
+        """The sequence's state was just copied back in (parking.py): it holds `tokens`."""
+        self._tokens[:] = tokens
+
     def truncate(self, keep: int) -> int:
         """Drop everything from position `keep` on; returns what is kept (0 if llama.cpp
         could not cut the sequence there and the cache was cleared instead)."""

@@ -28,6 +28,7 @@ from smallcode_lsp.engine.cpu import RuntimeInfo, choose_repack, read_cpu
 from smallcode_lsp.engine.gguf_header import GGUFHeaderError, diagnose, read_scalars
 from smallcode_lsp.engine.kv_cache import KVCache
 from smallcode_lsp.engine.moe import cpu_expert_overrides
+from smallcode_lsp.engine.parking import PARK_MIN_TOKENS, RESTORE_MIN_GAIN, ParkingLot
 from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.engine.stops import StopRule
 from smallcode_lsp.engine.tokens import BlockTokenizer
@@ -74,7 +75,6 @@ class ModelInfo:
     expert_used_count: int
     runtime: RuntimeInfo | None = None  # in-process models: CPU, build, weight buffers
 
-
     @property
     def is_moe(self) -> bool:
         return self.expert_count > 1
@@ -106,6 +106,7 @@ class LoadOptions:
     experts_used: int = 0  # 0: the model's own top-k; else override <arch>.expert_used_count
     cpu_moe: int = 0  # GPU builds: expert tensors of the first N layers stay on the CPU (-1: all)
     cpu_repack: str = "auto"  # llama.cpp's repacked weight buffers: auto (per CPU), on, off
+    warm_cache_mb: int = 256  # RAM for the parked prompts of spots left (parking.py; 0: off)
 
 
 def default_threads() -> int:
@@ -243,6 +244,7 @@ class LoadedModel:
         self.info = self._make_info(arch)
         self.caches = tuple(KVCache(self.context.memory, seq) for seq in CACHE_SEQUENCES)
         self.kv = self.caches[0]  # where single-prompt callers (warm-up, tests) work
+        self.parking = ParkingLot(self.context.ctx, options.warm_cache_mb << 20)
         self._uses = 0
         self.speed = SpeedMeter()
         self.llama_ms = 0.0  # time spent inside llama_decode and the sampler, all jobs
@@ -283,14 +285,32 @@ class LoadedModel:
         best = max(range(len(self.caches)), key=lambda i: (shared[i], -self.caches[i].last_used))
         return self.caches[best]
 
+    def cache_for(self, tokens: Sequence[int]) -> tuple[KVCache, int]:
+        """The cache a job evaluates `tokens` in, and how many of them were restored into it:
+        a prompt it is about to overwrite is parked first, and a parked prompt that holds
+        more of `tokens` than any live cache is brought back (parking.py)."""
+        kv = self.pick_cache(tokens)
+        live = max(cache.shared_prefix(tokens) for cache in self.caches)
+        parked, kept = self.parking.best(tokens)
+        restore = parked is not None and kept >= live + RESTORE_MIN_GAIN
+        if restore or len(kv) - kv.shared_prefix(tokens) >= PARK_MIN_TOKENS:
+            self.parking.park(kv)  # most of it is about to go
+        if restore and parked is not None:
+            self.make_room(kv, len(parked.tokens) + RESTORE_MIN_GAIN)
+            if self.parking.restore(parked, kv):
+                return kv, kept
+        return kv, 0
+
     def touch(self, cache: KVCache) -> None:
         """`cache` is being used now (the least recently used one is evicted first)."""
         self._uses += 1
         cache.last_used = self._uses
 
     def shared_prefix(self, tokens: Sequence[int]) -> int:
-        """The most leading `tokens` any cache holds."""
-        return max(cache.shared_prefix(tokens) for cache in self.caches)
+        """The most leading `tokens` any cache holds, parked ones included (a job brings
+        those back in milliseconds: cache_for)."""
+        live = max(cache.shared_prefix(tokens) for cache in self.caches)
+        return max(live, self.parking.best(tokens)[1])
 
     def make_room(self, cache: KVCache, total: int) -> None:
         """Let `cache` grow to `total` tokens: the other caches give back cells (from their
@@ -300,12 +320,15 @@ class LoadedModel:
                 continue
             spare = self.n_ctx - total - sum(len(c) for c in self.caches if c not in (cache, other))
             if spare < len(other):
+                if len(other) - max(0, spare) >= PARK_MIN_TOKENS:
+                    self.parking.park(other)
                 other.truncate(max(0, spare))
 
     def clear_cache(self) -> None:
-        """Forget every cached prompt."""
+        """Forget every cached prompt, parked ones too."""
         for cache in self.caches:
             cache.clear()
+        self.parking.clear()
 
     # -- generation: engine/generate.py on this model (the pipeline's `CompletionModel`) ------
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
+from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
 from tests.e2e.lsp_session import (
@@ -33,7 +34,9 @@ URI = BIG.as_uri()
 
 @pytest_lsp.fixture(config=server_config(), scope="module")
 async def client(lsp_client: LanguageClient):
-    await initialize(lsp_client, {"latencyBudgetMs": 1000, "prefetch": False})
+    # Type-ahead off: the first key's own request is what these tests read (the last test
+    # turns it on to see the answer made at rest).
+    await initialize(lsp_client, {"latencyBudgetMs": 1000, "prefetch": False, "typeahead": False})
     await wait_for_state(lsp_client, "ready", timeout=120)
     open_document(lsp_client, URI, BIG.read_text())
     yield
@@ -138,3 +141,24 @@ async def test_did_focus_warms_the_spot_last_seen_in_the_file(client: LanguageCl
     client.protocol.notify("textDocument/didFocus", {"textDocument": {"uri": URI}})
     await asyncio.sleep(0.3)
     assert (await background_idle(client))["warmStarted"] == again["warmStarted"]
+
+
+async def test_the_answer_made_at_rest_is_ready_for_the_first_request(
+    client: LanguageClient,
+) -> None:
+    client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings={"smallcode": {"typeahead": True}})
+    )
+    lines = BIG.read_text().split("\n")
+    after = return_lines(lines)[3]  # untouched by the tests above
+    indent = lines[after][: len(lines[after]) - len(lines[after].lstrip())]
+    typed = f"\n{indent}return self."  # a fresh line the model surely continues
+    insert_text(client, URI, 200, after, len(lines[after]), typed)
+    line, column = after + 1, len(typed) - 1
+    move_cursor(client, line, column)
+    await asyncio.sleep(0.3)
+    await background_idle(client)
+    result = await inline_completion(client, URI, line, column)
+    answered = (await status(client))["last"]
+    assert result is not None and result.items, answered
+    assert answered["fromCache"], answered  # made while the cursor rested: no model work now

@@ -45,6 +45,7 @@ M.server_keys = {
   expertsUsed = 'number',
   cpuMoe = 'number',
   cpuRepack = 'string',
+  warmCacheMb = 'number',
   engineUrl = 'string',
   engineKind = 'string',
   engineModel = 'string',
