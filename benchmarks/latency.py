@@ -74,6 +74,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "prefetch off": {"prefetch": False},
     "speculative off": {"speculative": False},
     "KV shift off": {"cacheShift": False},
+    "parking off": {"warmCacheMb": 0},  # no KV states of other spots kept in RAM
     "deadline sizing off": {"latencyBudgetMs": 0},
     "prefix reuse off": {"cacheReuse": False, "cacheShift": False},
     "all off": {f: False for f in FEATURES} | {"latencyBudgetMs": 0},

@@ -15,12 +15,13 @@ import ctypes
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import llama_cpp
+import numpy as np
 
-from smallcode_lsp.engine.kv_cache import KVCache, common_prefix_length
+from smallcode_lsp.engine.kv_cache import KVCache
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,17 @@ class Parked:
     tokens: tuple[int, ...]
     data: ctypes.Array[Any]  # the sequence state as llama.cpp wrote it
     used: int  # the lot's use counter when parked or restored last
+    array: np.ndarray[Any, np.dtype[np.int64]] = field(init=False)  # for fast prefix compares
+
+    def __post_init__(self) -> None:
+        self.array = np.asarray(self.tokens, dtype=np.int64)
+
+    def shared_prefix(self, query: np.ndarray[Any, np.dtype[np.int64]]) -> int:
+        """How many leading tokens of `query` this state holds (compared in C: sizing asks
+        this for every prompt size it tries, on every keystroke)."""
+        n = min(len(self.array), len(query))
+        differ = np.flatnonzero(self.array[:n] != query[:n])
+        return int(differ[0]) if len(differ) else n
 
     @property
     def size(self) -> int:
@@ -61,8 +73,11 @@ class ParkingLot:
     def best(self, tokens: Sequence[int]) -> tuple[Parked | None, int]:
         """The parked state sharing the longest prefix with `tokens`, and that length."""
         found, most = None, 0
+        if not self._parked:
+            return found, most
+        query = np.asarray(tokens, dtype=np.int64)
         for parked in self._parked:
-            shared = common_prefix_length(parked.tokens, tokens)
+            shared = parked.shared_prefix(query)
             if shared > most:
                 found, most = parked, shared
         return found, most
