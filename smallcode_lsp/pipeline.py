@@ -489,10 +489,18 @@ def grow_prompt(
     answer from a smaller prompt, later requests at this spot get the whole context."""
     parsed = _parsed_for(request, parsed) if plan.parses else None
     prompt = _build(model, request, plan, sources, parsed, full_limit(model, plan))
+    return _prefill(model, prompt, plan, cancel, "grown prompt")
+
+
+def _prefill(
+    model: CompletionModel, prompt: _Prompt, plan: CompletionPlan, cancel: CancelToken, what: str
+) -> GenerationStats:
+    """Evaluate `prompt` into a cache in the background (preemptible chunks), logged."""
     params = replace(plan.params, background=True, context_files=context_files(prompt.parts))
     stats = model.prefill(prompt.tokens, params, cancel)
     log.info(
-        "grown prompt: %d tokens (%d evaluated), %s",
+        "%s: %d tokens (%d evaluated), %s",
+        what,
         stats.prompt_tokens,
         stats.prompt_tokens_evaluated,
         stats.stop_reason.value,
@@ -517,14 +525,7 @@ def warm_prompt(
         sources.note_cursor(request)  # as the keystroke's run_alternatives will
     parsed = _parsed_for(request, parsed) if plan.parses else None
     first = _sized_prompt(model, request, plan, sources, parsed)
-    params = replace(plan.params, background=True, context_files=context_files(first.parts))
-    stats = model.prefill(first.tokens, params, cancel)
-    log.info(
-        "warmed the resting spot: %d tokens (%d evaluated), %s",
-        stats.prompt_tokens,
-        stats.prompt_tokens_evaluated,
-        stats.stop_reason.value,
-    )
+    stats = _prefill(model, first, plan, cancel, "warmed the resting spot")
     if stats.stop_reason is StopReason.CANCELLED:
         return []
     answer = run_completion(model, request, plan, cancel, sources, parsed)
