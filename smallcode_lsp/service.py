@@ -130,6 +130,7 @@ class CompletionService:
         self.prefetcher.configure(settings.completion.typeahead, settings.completion.prefetch)
         self.warmer = Warmer(self.scheduler, self._warm_job, self.prefetcher.remember)
         self.warmer.configure(settings.completion.prefill_at_rest)
+        self._resting: CompletionRequest | None = None  # a spot to warm once loaded
         self._closed = False
         self._probe: asyncio.TimerHandle | None = None
 
@@ -159,6 +160,9 @@ class CompletionService:
             self.status.model, self.status.error = future.result(), None
             self._set_state("ready" if self.settings.completion.enable else "disabled")
             self._follow_engine()  # a remote engine down at load: its fallback answers
+            resting, self._resting = self._resting, None
+            if resting is not None:  # the cursor came to rest while the model loaded
+                self.cursor_rests(resting)
 
     def _use_chosen_engine(self) -> None:
         """In-process or remote, as the settings say now (nothing runs: a load is starting)."""
@@ -261,6 +265,8 @@ class CompletionService:
     def cancel_document(self, uri: str) -> None:
         self.prefetcher.cancel_timer(uri)
         self.warmer.typed(uri)
+        if self._resting is not None and self._resting.document.uri == uri:
+            self._resting = None
         self.scheduler.cancel_document(uri)
 
     def start_index(self, roots: list[str]) -> None:
@@ -300,6 +306,9 @@ class CompletionService:
     def cursor_rests(self, request: CompletionRequest) -> None:
         """The editor's cursor is at `request`'s spot (no keystroke yet): warm it up."""
         if self._closed or not self.enabled_for(request.document.language_id):
+            return
+        if self.status.state == "loading":
+            self._resting = request  # warmed once the model is there (_loaded)
             return
         if self.status.state not in ("ready", "generating", "fallback"):
             return  # nothing loaded to warm

@@ -72,7 +72,7 @@ def trial(
         return dataclasses.replace(known, detail=f"{known.detail} (remembered from {day})")
     log.info("trial load in a child process (repacked weights %s)", "on" if extra_bufts else "off")
     verdict = run_trial(_spec(path, options, extra_bufts))
-    if verdict is not None:
+    if verdict is not None and verdict.lasting:
         cache.put(key, verdict)
     return verdict
 

@@ -9,7 +9,8 @@ a prompt-sized batch), a few generated tokens. The verdict is cached in
 `<cache>/probes.json`; loader.py falls back to safe settings on a crash and says so.
 
 `SMALLCODE_PROBE_FAULT` (tests): `repack` makes the child die of a real SIGSEGV when it loaded
-with repacked weight buffers, `always` whatever it loaded with.
+with repacked weight buffers, `always` whatever it loaded with; `kill` sends it SIGKILL (with
+repacked buffers), a death from outside that is told but not remembered.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ PROBE_PROMPT = "def add(a, b):\n    return"
 PROBE_TOKENS = 4
 BASE_TIMEOUT_S = 120.0
 LOAD_BYTES_PER_S = 50e6  # a slow disk's reading speed: big models get longer to load
+# Deaths that come from outside the process (the OOM killer, a user's Ctrl+C): told, not kept.
+OUTSIDE_SIGNALS = frozenset({"SIGKILL", "SIGTERM", "SIGINT", "SIGHUP"})
 
 
 def cache_dir() -> Path:
@@ -49,6 +52,7 @@ class Verdict:
     ok: bool
     detail: str  # "ran: ..." or "killed by SIGSEGV ..."
     when: float  # time.time() of the trial
+    lasting: bool = True  # worth remembering (not a kill from outside: OOM killer, Ctrl+C)
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,7 @@ def run_trial(spec: TrialSpec) -> Verdict | None:
         name = signal.Signals(-done.returncode).name
         tail = _last_line(done.stderr)
         detail = f"killed by {name} after {took:.1f} s" + (f" ({tail})" if tail else "")
-        return Verdict(False, detail, time.time())
+        return Verdict(False, detail, time.time(), lasting=name not in OUTSIDE_SIGNALS)
     if done.returncode != 0:
         log.info(
             "trial load failed with a Python error (%s): the load reports it",
@@ -180,6 +184,8 @@ def main(argv: list[str]) -> int:
     model = LoadedModel(spec.path, options, extra_bufts=spec.extra_bufts, warm_up=False)
     if fault == "always" or (fault == "repack" and spec.extra_bufts):
         _segfault()
+    if fault == "kill" and spec.extra_bufts:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
     model.warm_up()
     params = GenerationParams(max_tokens=PROBE_TOKENS, speculative=False)
     _, stats = model.generate(model.tokenize(PROBE_PROMPT), params, (), CancelToken())

@@ -3,6 +3,7 @@ fault switch reads address 0), the fallback to plain weight buffers, the cached 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,20 @@ def test_a_model_that_crashes_either_way_is_a_clear_load_error(
     monkeypatch.setenv(probe.FAULT_ENV, "always")
     with pytest.raises(ModelLoadError, match=r"even without repacked weight buffers.*SIGSEGV"):
         load_local(default_model, OPTIONS, VerdictCache(tmp_path / "probes.json"))
+
+
+def test_a_kill_from_outside_is_survived_but_not_remembered(
+    default_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(probe.FAULT_ENV, "kill")
+    cache = VerdictCache(tmp_path / "probes.json")
+    model = load_local(default_model, OPTIONS, cache)
+    try:
+        assert model.info.runtime is not None and "SIGKILL" in (model.info.runtime.notice or "")
+    finally:
+        model.close()
+    kept = json.loads((tmp_path / "probes.json").read_text())
+    assert [entry["ok"] for entry in kept.values()] == [True]  # the plain load's verdict only
 
 
 @pytest.mark.skipif(

@@ -45,6 +45,13 @@ async function main() {
     // The cursor rests a moment before typing, as people's do: the extension sends
     // smallcode/didMoveCursor and the server prefills the spot (the test reads its log line).
     await page.waitForTimeout(1000);
+    // A settings push right after start may still be reloading the model: rest until ready
+    // (the server warms a spot the cursor rested on while loading once it is loaded).
+    await page.waitForFunction(() => {
+      const el = [...document.querySelectorAll('.statusbar-item')].find((e) => e.textContent.includes('SmallCode'));
+      return /SmallCode: ready/.test((el && el.getAttribute('aria-label')) || '');
+    }, null, { timeout: 120000 });
+    await page.waitForTimeout(1000);
     await page.keyboard.type(text, { delay: 30 });
     await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 60000 });
     await page.waitForTimeout(300);

@@ -9,9 +9,11 @@ export const DID_MOVE_CURSOR = 'smallcode/didMoveCursor';
 /**
  * Sends the active editor's cursor after it stops moving (clicks, arrow keys, go-to-definition,
  * search), on a change of editor and when the window regains focus. Not for typing: a
- * selection change without a kind comes from an edit, and a keystroke sends its own request.
+ * selection change that comes with a new document version is an edit, and a keystroke sends
+ * its own request. (The event's `kind` does not tell: it may be undefined for key moves.)
  */
 export function watchCursor(client: LanguageClient, delayMs = 100): vscode.Disposable {
+  const versions = new Map<string, number>();
   const send = debounce(() => {
     const editor = vscode.window.activeTextEditor;
     if (!editor || !client.isRunning()) {
@@ -26,7 +28,11 @@ export function watchCursor(client: LanguageClient, delayMs = 100): vscode.Dispo
   return vscode.Disposable.from(
     { dispose: () => send.cancel() },
     vscode.window.onDidChangeTextEditorSelection((e) => {
-      if (e.kind !== undefined) {
+      const uri = e.textEditor.document.uri.toString();
+      const version = e.textEditor.document.version;
+      const edited = versions.has(uri) && versions.get(uri) !== version;
+      versions.set(uri, version);
+      if (!edited) {
         send();
       }
     }),
