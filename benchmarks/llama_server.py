@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from smallcode_lsp.default_model import machine_cache_dir
 from smallcode_lsp.engine.cpu import llama_server_args, read_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,11 +41,7 @@ def pinned_version() -> str:
 
 def install_dir() -> Path:
     """The build script's install folder: bin/ (the tools) and source/ (the llama.cpp tree)."""
-    base = os.environ.get("SMALLCODE_CACHE")
-    if not base:
-        cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        base = str(Path(cache_home) / "smallcode-lsp")
-    return Path(base) / f"llama.cpp-{pinned_version()}"
+    return machine_cache_dir() / f"llama.cpp-{pinned_version()}"
 
 
 def source_dir() -> Path | None:

@@ -16,6 +16,13 @@ def cache_dir() -> Path:
     return Path(base) / "smallcode-lsp"
 
 
+def machine_cache_dir() -> Path:
+    """Where SmallCode keeps what it built and learned on this machine (the llama-server build,
+    trial-load verdicts): SMALLCODE_CACHE, else cache_dir(), as scripts/build_llama_server.sh."""
+    override = os.environ.get("SMALLCODE_CACHE")
+    return Path(override) if override else cache_dir()
+
+
 def default_model_path() -> str:
     """Path of the default GGUF, assembling it from the installed chunk packages if needed."""
     try:

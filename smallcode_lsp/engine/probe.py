@@ -27,6 +27,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from smallcode_lsp.default_model import machine_cache_dir
+
 log = logging.getLogger(__name__)
 
 FAULT_ENV = "SMALLCODE_PROBE_FAULT"
@@ -37,14 +39,6 @@ BASE_TIMEOUT_S = 120.0
 LOAD_BYTES_PER_S = 50e6  # a slow disk's reading speed: big models get longer to load
 # Deaths that come from outside the process (the OOM killer, a user's Ctrl+C): told, not kept.
 OUTSIDE_SIGNALS = frozenset({"SIGKILL", "SIGTERM", "SIGINT", "SIGHUP"})
-
-
-def cache_dir() -> Path:
-    """Where SmallCode keeps what it learned about this machine (also the llama-server build)."""
-    if os.environ.get("SMALLCODE_CACHE"):
-        return Path(os.environ["SMALLCODE_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "smallcode-lsp"
 
 
 @dataclass(frozen=True)
@@ -87,7 +81,7 @@ class VerdictCache:
     (a read-only home directory costs a trial per load, not the completions)."""
 
     def __init__(self, file: Path | None = None) -> None:
-        self.file = file or cache_dir() / CACHE_FILE
+        self.file = file or machine_cache_dir() / CACHE_FILE
 
     def _read(self) -> dict[str, dict[str, object]]:
         try:

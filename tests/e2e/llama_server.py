@@ -7,7 +7,6 @@ Tests skip, naming the build script, when it has not been built (CI builds it).
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from smallcode_lsp.default_model import machine_cache_dir
 from smallcode_lsp.engine.cpu import llama_server_args, read_cpu
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,10 +30,7 @@ def binary() -> Path:
     """Where the build script installs llama-server (it reads the same pin and cache dirs)."""
     pin = re.search(r'"llama-cpp-python==([^"]+)"', (ROOT / "pyproject.toml").read_text())
     assert pin is not None, "no llama-cpp-python pin in pyproject.toml"
-    base = os.environ.get("SMALLCODE_CACHE") or str(
-        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "smallcode-lsp"
-    )
-    return Path(base) / f"llama.cpp-{pin.group(1)}" / "bin" / "llama-server"
+    return machine_cache_dir() / f"llama.cpp-{pin.group(1)}" / "bin" / "llama-server"
 
 
 def require_binary() -> Path:
