@@ -65,13 +65,14 @@ def trial(
     path: str, options: LoadOptions, extra_bufts: bool, cache: VerdictCache
 ) -> Verdict | None:
     """The verdict on loading `path` so: remembered, else from a child process (then kept)."""
-    key = _spec(path, options, extra_bufts).key(build_id(), read_cpu().fingerprint)
+    spec = _spec(path, options, extra_bufts)
+    key = spec.key(build_id(), read_cpu().fingerprint)
     known = cache.get(key)
     if known is not None:
         day = time.strftime("%Y-%m-%d", time.localtime(known.when))
         return dataclasses.replace(known, detail=f"{known.detail} (remembered from {day})")
     log.info("trial load in a child process (repacked weights %s)", "on" if extra_bufts else "off")
-    verdict = run_trial(_spec(path, options, extra_bufts))
+    verdict = run_trial(spec)
     if verdict is not None and verdict.lasting:
         cache.put(key, verdict)
     return verdict

@@ -281,19 +281,22 @@ class LoadedModel:
     def pick_cache(self, tokens: Sequence[int]) -> KVCache:
         """The cache to evaluate `tokens` in: the one holding most of it, else the one used
         least recently (its prompt is the one worth less)."""
-        shared = [cache.shared_prefix(tokens) for cache in self.caches]
-        best = max(range(len(self.caches)), key=lambda i: (shared[i], -self.caches[i].last_used))
-        return self.caches[best]
+        return self.caches[self._pick([cache.shared_prefix(tokens) for cache in self.caches])]
+
+    def _pick(self, shared: list[int]) -> int:
+        """pick_cache's rule, given each cache's shared prefix."""
+        return max(range(len(self.caches)), key=lambda i: (shared[i], -self.caches[i].last_used))
 
     def cache_for(self, tokens: Sequence[int]) -> tuple[KVCache, int]:
         """The cache a job evaluates `tokens` in, and how many of them were restored into it:
         a prompt it is about to overwrite is parked first, and a parked prompt that holds
         more of `tokens` than any live cache is brought back (parking.py)."""
-        kv = self.pick_cache(tokens)
-        live = max(cache.shared_prefix(tokens) for cache in self.caches)
+        shared = [cache.shared_prefix(tokens) for cache in self.caches]
+        chosen = self._pick(shared)
+        kv = self.caches[chosen]
         parked, kept = self.parking.best(tokens)
-        restore = parked is not None and kept >= live + RESTORE_MIN_GAIN
-        if restore or len(kv) - kv.shared_prefix(tokens) >= PARK_MIN_TOKENS:
+        restore = parked is not None and kept >= max(shared) + RESTORE_MIN_GAIN
+        if restore or len(kv) - shared[chosen] >= PARK_MIN_TOKENS:
             self.parking.park(kv)  # most of it is about to go
         if restore and parked is not None:
             self.make_room(kv, len(parked.tokens) + RESTORE_MIN_GAIN)

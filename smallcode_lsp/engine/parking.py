@@ -59,9 +59,7 @@ class ParkingLot:
         self.budget = budget
         self._parked: list[Parked] = []
         self._uses = 0
-        self.parked = 0  # states copied out (for the status and benchmarks)
-        self.restored = 0  # states copied back in
-        self.restore_ms = 0.0  # time spent copying them back
+        self.parked = 0  # states copied out
 
     @property
     def bytes(self) -> int:
@@ -116,9 +114,7 @@ class ParkingLot:
             return False
         cache.restored(parked.tokens)
         self._touch(parked)
-        self.restored += 1
         took = (time.perf_counter() - began) * 1000
-        self.restore_ms += took
         log.info("restored a parked prompt: %d tokens in %.1f ms", len(parked.tokens), took)
         return True
 
