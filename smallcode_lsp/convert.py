@@ -42,6 +42,16 @@ def offset_at(document: TextDocument, position: lsp.Position) -> int:
     return sum(len(text) for text in lines[: position.line]) + column
 
 
+def position_at(document: TextDocument, offset: int) -> lsp.Position:
+    """The client position (UTF-16 or as negotiated) of a code-point offset."""
+    source = document.source
+    offset = max(0, min(offset, len(source)))
+    line = source.count("\n", 0, offset)
+    column = offset - (source.rfind("\n", 0, offset) + 1)
+    server_pos = lsp.Position(line=line, character=column)
+    return document.position_codec.position_to_client_units(document.lines, server_pos)
+
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -218,6 +218,27 @@ class CompletionSettings:
     invoked_items: int = setting(
         3, "most alternatives for an explicitly invoked request", bounds=(1, 10)
     )
+    next_edit: bool = setting(
+        True,
+        "next-edit suggestions (`textDocument/copilotInlineEdit`): after an edit, the same "
+        "change at its next place in the file (repeated-edit propagation, no model)",
+    )
+    next_edit_model: str | None = setting(
+        None,
+        "GGUF of a next-edit model (Sweep next-edit, Zeta, Instinct) that also predicts edits "
+        "that do not repeat (empty: propagation only)",
+        shown="none",
+    )
+    next_edit_format: str | None = setting(
+        None,
+        "prompt format of `nextEditModel` (empty: from its file name)",
+        choices=("sweep", "zeta", "instinct"),
+    )
+    next_edit_debounce_ms: int = setting(
+        150,
+        "clients: pause after an edit before asking for the next edit",
+        bounds=(0, 10_000),
+    )
     security_lint: bool = setting(
         False,
         "drop suggestions that add well-known insecure patterns (shell=True with "

@@ -20,12 +20,16 @@ from smallcode_lsp.convert import (
     completion_request,
     fs_path,
     inline_items,
+    offset_at,
+    position_at,
     text_edits,
     trigger_of,
 )
 from smallcode_lsp.engine.base import Engine
 from smallcode_lsp.engine.local import LocalEngine
 from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
+from smallcode_lsp.nextedit.model import NextEditModel
+from smallcode_lsp.nextedit.service import NextEditService, Offer
 from smallcode_lsp.options import Settings, merge_settings
 from smallcode_lsp.protocol import FrameLimitedReader, SmallcodeProtocol
 from smallcode_lsp.service import CompletionService, make_engine
@@ -43,6 +47,12 @@ DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
 # `textDocument/didFocus` {textDocument: {uri}} when an editor gains focus).
 DID_MOVE_CURSOR = "smallcode/didMoveCursor"
 DID_FOCUS = "textDocument/didFocus"
+# Next-edit suggestions, as GitHub Copilot's language server serves them (copilot-lsp and
+# sidekick.nvim talk to it unchanged); a dismissal is ours (Copilot has none).
+INLINE_EDIT = "textDocument/copilotInlineEdit"
+DID_SHOW_INLINE_EDIT = "textDocument/didShowInlineEdit"
+DID_REJECT_INLINE_EDIT = "smallcode/didRejectInlineEdit"
+NEXT_EDIT_ACCEPTED_COMMAND = "smallcode.didAcceptNextEdit"
 
 
 def _field(value: Any, name: str) -> Any:
@@ -73,6 +83,8 @@ class SmallcodeServer(LanguageServer):
         self.item_ids = itertools.count(1)
         self.initial_load: asyncio.Future[ModelInfo] | None = None
         self.cursors: dict[str, lsp.Position] = {}  # uri -> where the cursor was last seen
+        self.next_edits = NextEditService()
+        self.next_edit_model = NextEditModel(LocalEngine)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log and keep serving; pygls' default pops up "Error in server" for each bad message."""
@@ -137,6 +149,12 @@ def _apply_settings(ls: SmallcodeServer, payload: Any) -> Settings:
     for problem in problems:
         log.warning(problem)
         ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=problem))
+    completion = settings.completion
+    ls.next_edit_model.configure(
+        completion.next_edit_model, completion.next_edit_format, settings.model.load_options()
+    )
+    if ls.next_edit_model.error:
+        ls.show_error(f"SmallCode: {ls.next_edit_model.error}")
     return settings
 
 
@@ -184,6 +202,8 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
         doc = params.text_document
         uri = unquote(doc.uri)  # the key pygls' workspace uses too
         ls.service.open_document(uri, doc.text, doc.language_id, fs_path(doc.uri))
+        synced = ls.workspace.text_documents.get(uri)
+        ls.next_edits.open(uri, synced.source if synced is not None else doc.text)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: SmallcodeServer, params: lsp.DidChangeTextDocumentParams) -> None:
@@ -191,10 +211,13 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
         synced = ls.workspace.text_documents.get(uri)
         text = synced.source if synced is not None else None
         ls.service.change_document(uri, text_edits(params), text)
+        if text is not None:
+            ls.next_edits.change(uri, text)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmallcodeServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.cursors.pop(unquote(params.text_document.uri), None)
+        ls.next_edits.close(unquote(params.text_document.uri))
         ls.service.close_document(unquote(params.text_document.uri))
 
     def request_at(
@@ -251,6 +274,81 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
             next(ls.item_ids)
         return inline_items(results, params.position, first_id)
 
+    @server.feature(INLINE_EDIT)
+    async def inline_edit(ls: SmallcodeServer, params: Any) -> dict[str, object]:
+        return {"edits": await next_edits(ls, params)}
+
+    async def next_edits(ls: SmallcodeServer, params: Any) -> list[dict[str, object]]:
+        completion = ls.service.settings.completion
+        if not (completion.enable and completion.next_edit):
+            return []
+        doc_id, where = _field(params, "textDocument"), _field(params, "position")
+        uri, version = _field(doc_id, "uri"), _field(doc_id, "version")
+        line, character = _field(where, "line"), _field(where, "character")
+        if not (isinstance(uri, str) and isinstance(line, int) and isinstance(character, int)):
+            return []
+        key = unquote(uri)
+        document = ls.workspace.text_documents.get(key)
+        if document is None or (isinstance(version, int) and version != document.version):
+            return []  # unknown, or asked about a version the client has since changed
+        try:
+            cursor = offset_at(document, lsp.Position(line=line, character=character))
+        except PositionOutOfRange:
+            return []
+        text, at_version = document.source, document.version
+        source = "propagation"
+        site = ls.next_edits.propagate(key, cursor, text)
+        if site is None and ls.next_edit_model.active:
+            source = "model"
+            path = fs_path(uri) or key
+            site = await ls.next_edit_model.predict(path, text, cursor, ls.next_edits.recent(key))
+            if document.version != at_version or (
+                site is not None and not ls.next_edits.admits(key, site, text)
+            ):
+                return []  # typed on while the model ran, or a filtered answer
+        if site is None:
+            return []
+        offer = ls.next_edits.offer(key, at_version, site, text, source)
+        return [inline_edit_item(document, uri, offer)]
+
+    def inline_edit_item(document: Any, uri: str, offer: Offer) -> dict[str, object]:
+        start, end = position_at(document, offer.site.start), position_at(document, offer.site.end)
+        return {
+            "text": offer.site.text,
+            "textDocument": {"uri": uri, "version": offer.version},
+            "range": {
+                "start": {"line": start.line, "character": start.character},
+                "end": {"line": end.line, "character": end.character},
+            },
+            "command": {
+                "title": "SmallCode: next edit accepted",
+                "command": NEXT_EDIT_ACCEPTED_COMMAND,
+                "arguments": [offer.id],
+            },
+        }
+
+    def offer_id(params: Any) -> str | None:
+        arguments = _field(_field(_field(params, "item"), "command"), "arguments")
+        if isinstance(arguments, (list, tuple)) and arguments and isinstance(arguments[0], str):
+            return arguments[0]
+        return None
+
+    @server.feature(DID_SHOW_INLINE_EDIT)
+    def did_show_inline_edit(ls: SmallcodeServer, params: Any) -> None:
+        if (offer := offer_id(params)) is not None:
+            ls.next_edits.shown(offer)
+
+    @server.feature(DID_REJECT_INLINE_EDIT)
+    def did_reject_inline_edit(ls: SmallcodeServer, params: Any) -> None:
+        if (offer := offer_id(params)) is not None:
+            ls.next_edits.rejected(offer)
+
+    @server.command(NEXT_EDIT_ACCEPTED_COMMAND)
+    def next_edit_accepted(ls: SmallcodeServer, *args: Any) -> None:
+        ids = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+        if ids and isinstance(ids[0], str):
+            ls.next_edits.accepted(ids[0])
+
     @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[]))
     async def completion(
         ls: SmallcodeServer, params: lsp.CompletionParams
@@ -260,7 +358,8 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
 
     @server.feature(STATUS_REQUEST)
     def status(ls: SmallcodeServer, _params: Any) -> dict[str, object]:
-        return ls.service.status_dict()
+        next_edit = {**ls.next_edits.counts.as_dict(), "model": ls.next_edit_model.status()}
+        return {**ls.service.status_dict(), "nextEdit": next_edit}
 
     @server.feature(DID_SHOW)
     def did_show(ls: SmallcodeServer, _params: Any) -> None:
@@ -282,5 +381,6 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
     @server.feature(lsp.SHUTDOWN)
     def shutdown(ls: SmallcodeServer, *_args: Any) -> None:
         ls.service.close()
+        ls.next_edit_model.close()
 
     return server

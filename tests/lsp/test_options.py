@@ -123,7 +123,7 @@ def test_spec_covers_every_field_once() -> None:
     fields = {(g, f.name) for g, cls in GROUPS.items() for f in dataclasses.fields(cls)}
     assert {(s.group, s.name) for s in SETTINGS_SPEC} == fields
     keys = [s.key for s in SETTINGS_SPEC]
-    assert len(keys) == len(set(keys)) == 35
+    assert len(keys) == len(set(keys)) == 39
     assert setting_spec("model").name == "path"
     assert setting_spec("cacheShift").group == "bench"
     for spec in SETTINGS_SPEC:

@@ -1,0 +1,177 @@
+"""Next-edit suggestions over LSP: the real server over stdio, pygls' client, the real model
+loaded (propagation needs none, but it must work beside it). A rename at one place yields the
+next site's edit, site after site as they are accepted; an edit that would revert the user's
+last one is never offered; a rejected one is not offered again at its spot; a big real file
+answers in milliseconds. The same method and shapes as GitHub Copilot's language server."""
+
+from __future__ import annotations
+
+import _pydecimal
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+from tests.e2e.lsp_session import (
+    _plain,
+    initialize,
+    open_document,
+    server_config,
+    status,
+    wait_for_state,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+SOURCE = "value = compute(1)\nprint(value)\ntotal = value + 1\n"
+
+
+@pytest_lsp.fixture(config=server_config(), scope="module")
+async def client(lsp_client: LanguageClient):
+    await initialize(lsp_client, {})
+    await wait_for_state(lsp_client, "ready", timeout=120)
+    yield
+    await lsp_client.shutdown_session()
+
+
+class Doc:
+    """A document the test edits the way an editor would: incremental didChange, versions."""
+
+    def __init__(self, client: LanguageClient, uri: str, text: str) -> None:
+        self.client, self.uri, self.text, self.version = client, uri, text, 1
+        open_document(client, uri, text)
+
+    def offset(self, line: int, character: int) -> int:
+        lines = self.text.split("\n")
+        return sum(len(s) + 1 for s in lines[:line]) + character
+
+    def position(self, offset: int) -> dict[str, int]:
+        line = self.text.count("\n", 0, offset)
+        return {"line": line, "character": offset - (self.text.rfind("\n", 0, offset) + 1)}
+
+    def replace(self, start: int, end: int, text: str) -> None:
+        rng = lsp.Range(
+            start=lsp.Position(**self.position(start)), end=lsp.Position(**self.position(end))
+        )
+        self.version += 1
+        self.text = self.text[:start] + text + self.text[end:]
+        self.client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(
+                    uri=self.uri, version=self.version
+                ),
+                content_changes=[lsp.TextDocumentContentChangePartial(range=rng, text=text)],
+            )
+        )
+
+    def type_over(self, word: str, new: str, occurrence: int = 0) -> None:
+        """Select the `occurrence`-th `word`, delete it, type `new` key by key."""
+        at = -1
+        for _ in range(occurrence + 1):
+            at = self.text.index(word, at + 1)
+        self.replace(at, at + len(word), "")
+        for i, ch in enumerate(new):
+            self.replace(at + i, at + i, ch)
+
+    async def next_edit(self, offset: int) -> list[dict[str, Any]]:
+        result = await self.client.protocol.send_request_async(
+            "textDocument/copilotInlineEdit",
+            {
+                "textDocument": {"uri": self.uri, "version": self.version},
+                "position": self.position(offset),
+            },
+        )
+        return _plain(result)["edits"]
+
+    def apply(self, edit: dict[str, Any]) -> None:
+        rng = edit["range"]
+        start = self.offset(rng["start"]["line"], rng["start"]["character"])
+        end = self.offset(rng["end"]["line"], rng["end"]["character"])
+        self.replace(start, end, edit["text"])
+
+    def notify(self, method: str, edit: dict[str, Any]) -> None:
+        self.client.protocol.notify(method, {"item": {"command": edit["command"]}})
+
+
+async def test_a_rename_yields_the_next_sites_edit_one_after_another(
+    client: LanguageClient,
+) -> None:
+    doc = Doc(client, "file:///tmp/rename.py", SOURCE)
+    doc.type_over("value", "result")
+    edits = await doc.next_edit(len("result"))
+    assert len(edits) == 1
+    edit = edits[0]
+    assert edit["text"] == "result"
+    assert edit["range"] == {
+        "start": {"line": 1, "character": 6},
+        "end": {"line": 1, "character": 11},
+    }
+    assert edit["textDocument"] == {"uri": doc.uri, "version": doc.version}
+    doc.notify("textDocument/didShowInlineEdit", edit)
+    doc.apply(edit)  # accepted: the client applies it, then runs its command
+    await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(
+            command=edit["command"]["command"], arguments=edit["command"]["arguments"]
+        )
+    )
+    second = await doc.next_edit(doc.offset(1, 12))
+    assert [(e["range"]["start"]["line"], e["text"]) for e in second] == [(2, "result")]
+    doc.apply(second[0])
+    assert doc.text == "result = compute(1)\nprint(result)\ntotal = result + 1\n"
+    assert await doc.next_edit(doc.offset(2, 14)) == []  # nothing left to rename
+    counts = (await status(client))["nextEdit"]
+    assert counts["shown"] >= 1 and counts["accepted"] >= 1
+
+
+async def test_an_edit_that_reverts_the_users_last_one_is_never_offered(
+    client: LanguageClient,
+) -> None:
+    doc = Doc(client, "file:///tmp/revert.py", "x = old\ny = old\nz = new\n")
+    doc.type_over("old", "new")  # line 1
+    assert [e["text"] for e in await doc.next_edit(7)] == ["new"]  # y's old -> new
+    await asyncio.sleep(2.1)  # a pause: the next change is an edit of its own
+    doc.type_over("new", "old", occurrence=1)  # z's new -> old: the user changed their mind
+    # `new` -> `old` would rewrite x, which the user just wrote; old -> new at y would undo z
+    assert await doc.next_edit(doc.offset(2, 7)) == []
+
+
+async def test_a_rejected_edit_is_not_offered_again_at_its_spot(client: LanguageClient) -> None:
+    doc = Doc(client, "file:///tmp/reject.py", "f(old)\ng(old)\nh(old)\n")
+    doc.type_over("old", "new")
+    first = (await doc.next_edit(5))[0]
+    assert first["range"]["start"]["line"] == 1
+    doc.notify("smallcode/didRejectInlineEdit", first)
+    again = await doc.next_edit(5)
+    assert [e["range"]["start"]["line"] for e in again] == [2]
+
+
+async def test_a_stale_version_or_an_unknown_document_gets_no_edit(client: LanguageClient) -> None:
+    doc = Doc(client, "file:///tmp/stale.py", SOURCE)
+    doc.type_over("value", "result")
+    doc.version -= 1  # ask about a version the server has moved past
+    assert await doc.next_edit(6) == []
+    doc.version += 1
+    doc.uri = "file:///tmp/never-opened.py"
+    assert await doc.next_edit(6) == []
+
+
+async def test_a_big_real_file_answers_fast(client: LanguageClient) -> None:
+    text = Path(_pydecimal.__file__).read_text()
+    doc = Doc(client, Path(_pydecimal.__file__).as_uri(), text)
+    doc.type_over("_dec_from_triple", "_decimal_from_triple")
+    timings = []
+    for pause in (0.0, 0.2):  # right behind the keystrokes, and after a client's debounce
+        await asyncio.sleep(pause)
+        started = time.perf_counter()
+        edits = await doc.next_edit(text.index("_dec_from_triple") + 20)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert [e["text"] for e in edits] == ["_decimal_from_triple"]
+    print(
+        f"next edit in a {len(text) // 1024} KB file: {timings[0]:.1f} ms behind the keys, "
+        f"{timings[1]:.1f} ms after a pause"
+    )
