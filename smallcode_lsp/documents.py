@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from smallcode_lsp.context.document import ParsedDocument
+from smallcode_lsp.context.scope import function_span
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +74,10 @@ class DocumentStore:
         if doc is None or doc.text != text:
             return None
         return doc.copy()
+
+    def function_span(self, uri: str, text: str, offset: int) -> tuple[int, int] | None:
+        """The function around `offset` in the document as `text` (None when unparsed)."""
+        doc = self._docs.get(uri)
+        if doc is None or doc.text != text:
+            return None
+        return function_span(doc, offset)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import sys
@@ -297,7 +298,8 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
             return []
         text, at_version = document.source, document.version
         source = "propagation"
-        site = ls.next_edits.propagate(key, cursor, text)
+        scope = functools.partial(ls.service.documents.function_span, key, text)
+        site = ls.next_edits.propagate(key, cursor, text, scope)
         if site is None and ls.next_edit_model.active:
             source = "model"
             path = fs_path(uri) or key

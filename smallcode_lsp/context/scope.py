@@ -180,3 +180,19 @@ def identifiers_near(
     for _, name in sorted(order, key=lambda x: x[0]):
         seen.setdefault(name, None)
     return list(seen)
+
+
+def function_span(doc: ParsedDocument, offset: int) -> tuple[int, int] | None:
+    """Str offsets of the innermost function-like definition around `offset` (None outside
+    one, or without a tree): where a one-letter name means one thing."""
+    root = doc.root
+    if root is None:
+        return None
+    b = doc.byte_offset(offset)
+    node: Node | None = root.descendant_for_byte_range(b, b)
+    while node is not None:
+        function_like = any(w in node.type for w in ("function", "method", "lambda", "closure"))
+        if (function_like or "arrow" in node.type) and node.child_by_field_name("body"):
+            return doc.str_offset(node.start_byte), doc.str_offset(node.end_byte)
+        node = node.parent
+    return None

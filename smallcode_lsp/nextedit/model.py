@@ -58,6 +58,8 @@ class NextEditModel:
         self.format: Format | None = None
         self.error: str | None = None  # a setting that cannot work (no format for the file)
         self.loading: Future[ModelInfo] | None = None
+        self.asked = 0  # model calls, and those whose answer was an edit
+        self.answered = 0
 
     def configure(self, path: str | None, format_name: str | None, options: LoadOptions) -> None:
         """Load `path` (None: no model predictor). A format that cannot be told is an error
@@ -88,6 +90,8 @@ class NextEditModel:
             "model": self._path,
             "format": self.format.name if self.format else None,
             "loaded": bool(engine and engine.model),
+            "asked": self.asked,
+            "answered": self.answered,
             "error": self.error or (engine.error if engine else None),
         }
 
@@ -100,6 +104,7 @@ class NextEditModel:
         if prompt is None:
             return None
         cancel = CancelToken()
+        self.asked += 1
         future = self._engine.complete(NextEditJob(prompt.text, self.format), cancel)
         try:
             answers = await asyncio.wait_for(asyncio.wrap_future(future), ANSWER_TIMEOUT_S)
@@ -110,7 +115,9 @@ class NextEditModel:
             cancel.cancel()
             log.info("next-edit model: no answer (%s)", type(exc).__name__)
             return None
-        return parse_answer(self.format, prompt, answers[0].text, text) if answers else None
+        site = parse_answer(self.format, prompt, answers[0].text, text) if answers else None
+        self.answered += site is not None
+        return site
 
     def close(self) -> None:
         if self._engine is not None:

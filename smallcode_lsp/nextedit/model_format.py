@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smallcode_lsp.nextedit.history import UserEdit
-from smallcode_lsp.nextedit.propagate import Site
-from smallcode_lsp.nextedit.text import diff
+from smallcode_lsp.nextedit.propagate import Site, whole_tokens
+from smallcode_lsp.nextedit.text import Change, diff
 
 FORMATS_DIR = Path(__file__).with_name("formats")
 FILE_LINES = 60  # lines of the file around the window a prompt shows (a 100 KB file is ~30K tokens)
@@ -148,9 +148,11 @@ def parse_answer(fmt: Format, prompt: ModelPrompt, answer: str, text: str) -> Si
         answer = answer.replace(fmt.cursor, "")
     if any(marker in answer for marker in fmt.reserved):
         return None
-    window = text[prompt.window_start : prompt.window_end]
-    change = diff(window, answer.rstrip("\n") if not window.endswith("\n") else answer)
+    # Trailing newlines: the prompt's separator after the window, not an edit.
+    window = text[prompt.window_start : prompt.window_end].rstrip("\n")
+    change = diff(window, answer.rstrip("\n"))
     if change is None or not answer.strip():
         return None  # the same window, or nothing: no prediction
-    start = prompt.window_start + change.start
-    return Site(start, start + len(change.old), change.new)
+    # Whole tokens, as propagation offers them: `w` -> `width`, not `` -> `idth`.
+    widened = whole_tokens(text, Change(prompt.window_start + change.start, change.old, change.new))
+    return Site(widened.start, widened.old_end, widened.new)

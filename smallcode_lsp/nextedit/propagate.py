@@ -35,6 +35,7 @@ class Pattern:
     regex: re.Pattern[str]
     template: tuple[str | int, ...]  # literal text, or the number of a hole to copy from the site
     general: bool  # has holes
+    local: bool = False  # only within the edit's function (a one-letter name)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,11 @@ def infer(before: str, change: Change) -> list[Pattern]:
     if "".join(change.old.split()) == "".join(change.new.split()):
         return []  # whitespace only
     old, new = lex(change.old), lex(change.new)
+    if len(old) == 1 and old[0].kind == "word" and len(new) == 1 and new[0].kind == "word":
+        # A short name (`w` -> `width`) is renamed where it means the same: its function.
+        exact = _bounded(_tokens_regex(old, {}), old[0], old[0])
+        pattern = re.compile(f"(?P<site>{exact})")
+        return [Pattern("rename", pattern, (change.new,), False, local=not specific(old))]
     if old and specific(old):
         kind = "delete" if not new else ("rename" if len(old) == len(new) == 1 else "rewrite")
         return _replacing(kind, change, old, new)

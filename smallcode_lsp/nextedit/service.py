@@ -16,6 +16,8 @@ from smallcode_lsp.nextedit import filters
 from smallcode_lsp.nextedit.history import EditHistory, UserEdit
 from smallcode_lsp.nextedit.propagate import Site, infer, nearest_first, sites
 
+Scope = Callable[[int], tuple[int, int] | None]
+
 MAX_OFFERS = 32  # offered edits remembered to recognise an accepted one
 REJECTED_S = 120.0  # how long a rejected suggestion stays unshown at its spot
 PATTERN_EDITS = 1  # the newest edits a pattern is inferred from: an older one is stale intent
@@ -88,18 +90,24 @@ class NextEditService:
                 return offer
         return None
 
-    def suggest(self, uri: str, version: int | None, cursor: int, text: str) -> list[Offer]:
+    def suggest(
+        self, uri: str, version: int | None, cursor: int, text: str, scope: Scope | None = None
+    ) -> list[Offer]:
         """At most one next edit (by propagation) for the document as `text` at `version`."""
-        site = self.propagate(uri, cursor, text)
+        site = self.propagate(uri, cursor, text, scope)
         return [] if site is None else [self.offer(uri, version, site, text, "propagation")]
 
-    def propagate(self, uri: str, cursor: int, text: str) -> Site | None:
+    def propagate(
+        self, uri: str, cursor: int, text: str, scope: Scope | None = None
+    ) -> Site | None:
+        """`scope(offset)`: the function around an offset of `text`, for one-letter renames
+        (None: no syntax tree; those are then not propagated)."""
         doc = self._docs.get(uri)
         if doc is None:
             return None
         if doc.history.text != text:  # a change we missed (or a full resync): follow it
             doc.history.record(text, self._clock())
-        return self._propagate(doc, cursor, text)
+        return self._propagate(doc, cursor, text, scope)
 
     def recent(self, uri: str) -> list[UserEdit]:
         doc = self._docs.get(uri)
@@ -123,11 +131,13 @@ class NextEditService:
         self.counts.offered += 1
         return offer
 
-    def _propagate(self, doc: _Document, cursor: int, text: str) -> Site | None:
+    def _propagate(
+        self, doc: _Document, cursor: int, text: str, scope: Scope | None
+    ) -> Site | None:
         recent = doc.history.recent()
         now = self._clock()
         for edit in recent[:PATTERN_EDITS]:
-            site = self._next_site(edit, recent, doc, cursor, text, now)
+            site = self._next_site(edit, recent, doc, cursor, text, now, scope)
             if site is not None:
                 return site
         return None
@@ -140,9 +150,13 @@ class NextEditService:
         cursor: int,
         text: str,
         now: float,
+        scope: Scope | None,
     ) -> Site | None:
         for pattern in infer(edit.before, edit.change):
             found = [s for s in sites(pattern, text) if filters.allowed(s, text, recent)]
+            if pattern.local:
+                where = scope(edit.span[0]) if scope is not None and edit.span else None
+                found = [s for s in found if where and where[0] <= s.start < where[1]]
             for site in nearest_first(found, cursor):
                 rejected_at = doc.rejected.get(filters.rejection_key(site, text))
                 if rejected_at is None or now - rejected_at >= REJECTED_S:

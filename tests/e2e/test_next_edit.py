@@ -17,6 +17,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
+from smallcode_lsp.default_model import default_model_path
 from tests.e2e.lsp_session import (
     _plain,
     initialize,
@@ -175,3 +176,42 @@ async def test_a_big_real_file_answers_fast(client: LanguageClient) -> None:
         f"next edit in a {len(text) // 1024} KB file: {timings[0]:.1f} ms behind the keys, "
         f"{timings[1]:.1f} ms after a pause"
     )
+
+
+@pytest_lsp.fixture(config=server_config(), scope="module")
+async def model_client(lsp_client: LanguageClient):
+    # The embedded base model as a stand-in next-edit model (no next-edit GGUF is on the
+    # registries here): it exercises the whole model path, not the quality of its edits.
+    await initialize(lsp_client, {"nextEditModel": default_model_path(), "nextEditFormat": "sweep"})
+    await wait_for_state(lsp_client, "ready", timeout=120)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_the_model_predictor_answers_where_propagation_has_nothing(
+    model_client: LanguageClient,
+) -> None:
+    client = model_client
+    deadline = time.monotonic() + 120
+    while not (await status(client))["nextEdit"]["model"]["loaded"]:
+        assert time.monotonic() < deadline, "next-edit model never loaded"
+        await asyncio.sleep(0.2)
+    model = (await status(client))["nextEdit"]["model"]
+    assert model["format"] == "sweep" and model["error"] is None
+    text = "def area(w, h):\n    return w * h\n\n\nprint(area(2, 3))\n"
+    doc = Doc(client, "file:///tmp/model.py", text)
+    doc.type_over("w", "width")  # `w` appears again, but `width` would rewrite... propagation
+    edits = await doc.next_edit(doc.offset(0, 14))
+    # Propagation offers `w` -> `width` in the body; the model is asked only when it has
+    # nothing: a lone edit that repeats nowhere.
+    assert [e["text"] for e in edits] == ["width"]
+    doc.apply(edits[0])
+    doc.type_over("print", "log")  # no other `print`: propagation has nothing
+    answered = await doc.next_edit(doc.offset(4, 3))
+    for edit in answered:  # whatever the stand-in model wrote passed the filters
+        assert edit["textDocument"]["version"] == doc.version
+        assert edit["range"]["start"]["line"] <= 4
+    counts = (await status(client))["nextEdit"]
+    assert counts["model"]["asked"] >= 1  # the model ran (propagation had nothing)
+    assert counts["offered"] >= 1 + len(answered)
+    print(f"stand-in model: {counts['model']}, offered {answered}")
