@@ -13,12 +13,15 @@ a move elsewhere replaces it. Event loop only.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Protocol
 
 from smallcode_lsp.engine.base import EngineJob
-from smallcode_lsp.engine.cancel import CancelToken
+from smallcode_lsp.engine.cancel import Cancelled, CancelToken
 from smallcode_lsp.types import Completion, CompletionRequest
+
+log = logging.getLogger(__name__)
 
 REST_S = 0.15  # the cursor must stay this long: scrolling and held arrow keys pass through
 
@@ -81,12 +84,17 @@ class Warmer:
         future, token = self._scheduler.run_background(self._make_job(request))
         self._running, self._warmed = token, spot
         self.started += 1
+        log.info("warming the resting spot %s at offset %d", request.document.uri, request.offset)
 
         def done(ended: asyncio.Future[list[Completion]]) -> None:
             if self._running is token:
                 self._running = None
-            if ended.cancelled() or ended.exception() is not None:
-                return  # a preempted warm-up is no error
+            if ended.cancelled():
+                return
+            if (error := ended.exception()) is not None:
+                if not isinstance(error, Cancelled):  # a preempted warm-up is no error
+                    log.warning("warm-up at the resting spot failed: %r", error)
+                return
             if ended.result():
                 self._on_answer(request, ended.result())
 

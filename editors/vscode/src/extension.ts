@@ -1,12 +1,13 @@
 // Activation only; everything else lives in src/common.
 import * as vscode from 'vscode';
 import { SmallcodeClient } from './common/client';
+import { NextEditController } from './common/nextEditView';
 
 let client: SmallcodeClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   client = new SmallcodeClient(context);
-  context.subscriptions.push(client);
+  context.subscriptions.push(client, new NextEditController(client));
   await client.start();
 }
 

@@ -38,7 +38,7 @@ test('parseStatus rejects malformed payloads', () => {
   assert.equal(parseStatus(null), undefined);
   assert.equal(parseStatus({ state: 'exploded' }), undefined);
   assert.deepEqual(parseStatus({ state: 'ready', model: 3 }), {
-    state: 'ready', model: null, error: null, last: null, acceptance: undefined, engine: undefined, engineUrl: null,
+    state: 'ready', model: null, error: null, last: null, acceptance: undefined, nextEdit: undefined, engine: undefined, engineUrl: null,
   });
   assert.equal(parseStatus({ state: 'ready', engine: 'elsewhere', engineUrl: 5 })?.engine, undefined);
 });
@@ -74,4 +74,15 @@ test('an answer from the type-ahead cache keeps the model run before it in the t
   // Before any model run: only the cache line.
   const first = renderStatus(withLastRun({ state: 'starting', model: null, error: null, last: null }, { ...hit, lastRun: undefined }));
   assert.doesNotMatch(first.tooltip, /tokens\/s|Model run/);
+});
+
+test('the tooltip counts next edits once one was shown', () => {
+  const base = { state: 'ready', model: null, error: null, last: null };
+  const v = renderStatus(parseStatus({ ...base, nextEdit: { shown: 3, accepted: 2, rejected: 1 } })!);
+  assert.match(v.tooltip, /^Next edits: 2\/3 accepted, 1 dismissed$/m);
+  assert.doesNotMatch(renderStatus(parseStatus({ ...base, nextEdit: { shown: 0, accepted: 0, rejected: 0 } })!).tooltip, /Next edits/);
+  assert.deepEqual(parseStatus({ ...base, nextEdit: { shown: '2', accepted: 1 } })?.nextEdit, { shown: 0, accepted: 1, rejected: 0 });
+  // smallcode/statusChanged has no next-edit counts: the ones from smallcode/status stay.
+  const counted = withLastRun(parseStatus(base)!, parseStatus({ ...base, nextEdit: { shown: 1, accepted: 1, rejected: 0 } })!);
+  assert.match(renderStatus(withLastRun(counted, parseStatus({ ...base, state: 'generating' })!)).tooltip, /^Next edits: 1\/1 accepted/m);
 });

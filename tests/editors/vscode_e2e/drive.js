@@ -1,12 +1,85 @@
 // Drives a running code-server in headless Chromium (playwright-core): opens FILE, types TEXT at
 // the end, waits for SmallCode's ghost text, screenshots it, accepts it with Tab and saves.
-// Usage: node drive.js URL FILE TEXT SCREENSHOT_DIR   (env PLAYWRIGHT_CORE: module path,
-// CHROMIUM: browser binary). Prints one JSON line: {ghost: [lines], status, tooltip}.
+// With NEXT_EDIT_FILE: opens it, renames `value` to `result` on its first line, waits for the
+// next-edit decoration on another line, accepts it with Tab and saves.
+// Usage: node drive.js URL FILE TEXT SCREENSHOT_DIR [NEXT_EDIT_FILE]   (env PLAYWRIGHT_CORE:
+// module path, CHROMIUM: browser binary). Prints one JSON line: {ghost: [lines], status, tooltip,
+// nextEdit: {struck, lines, after}}.
 const path = require('node:path');
 const { chromium } = require(process.env.PLAYWRIGHT_CORE || 'playwright-core');
 
-const [url, file, text, shots] = process.argv.slice(2);
+const [url, file, text, shots, nextEditFile] = process.argv.slice(2);
 const log = (...a) => console.error('[drive]', ...a);
+
+async function openFile(page, name) {
+  await page.keyboard.press('Control+p');
+  await page.waitForSelector('.quick-input-widget input');
+  await page.keyboard.type(name);
+  // The list keeps the rows of an earlier Quick Open: wait for this file's.
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: name }).first().waitFor();
+  await page.waitForSelector('.monaco-editor .view-lines');
+}
+
+/** The active editor's view: each line's text with the decorations' `before`/`after` text
+ * (CSS pseudo-elements, not in the DOM text) and the text drawn struck through (SmallCode's
+ * next-edit decoration). */
+function editorView() {
+  const editor = [...document.querySelectorAll('.editor-instance .monaco-editor')].find((e) => e.getClientRects().length) ||
+    document.querySelector('.monaco-editor');
+  const pseudo = (e, which) => {
+    const c = getComputedStyle(e, which).content;
+    if (!c || c === 'none' || c === 'normal') {
+      return '';
+    }
+    try {
+      return JSON.parse(c);
+    } catch {
+      return c;
+    }
+  };
+  const clean = (t) => t.replace(/\u00a0/g, ' ');
+  const rows = [...editor.querySelectorAll('.view-lines .view-line')]
+    .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+  const lines = rows.map((row) => [...row.querySelectorAll(':scope > span > span')]
+    .map((e) => pseudo(e, '::before') + clean(e.textContent) + pseudo(e, '::after')).join(''));
+  const struck = [...editor.querySelectorAll('.view-lines .view-line span span')]
+    .filter((e) => getComputedStyle(e).textDecorationLine.includes('line-through'))
+    .map((e) => clean(e.textContent));
+  return { lines, struck };
+}
+
+/** A next edit: rename on line 1, the decoration on line 2, Tab applies it there. */
+async function nextEdit(page, name) {
+  await openFile(page, name);
+  await page.waitForFunction(`(${editorView})().lines.includes('value = compute(1)')`);
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('Control+Shift+ArrowRight'); // selects `value`
+  await page.keyboard.type('result', { delay: 30 });
+  const shownAt = Date.now();
+  await page.waitForFunction(`(${editorView})().struck.length > 0`, null, { timeout: 30000 });
+  log('next edit shown after', Date.now() - shownAt, 'ms');
+  // Inline completion may still answer for the cursor's spot; its ghost text keeps Tab, so
+  // let it land and close it with Escape (which leaves the next edit while ghost text shows).
+  await page.waitForTimeout(1500);
+  if (await page.$('.ghost-text-decoration, .ghost-text')) {
+    log('ghost text over the next edit: Escape');
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(300);
+  }
+  const shown = await page.evaluate(editorView);
+  log('next edit view', JSON.stringify(shown));
+  await page.screenshot({ path: path.join(shots, 'vscode-next-edit.png') });
+  await page.keyboard.press('Tab');
+  await page.waitForFunction(`(${editorView})().lines.includes('print(result)')`, null, { timeout: 10000 })
+    .catch(() => log('line 2 did not become print(result)'));
+  const after = await page.evaluate(editorView);
+  log('after Tab', JSON.stringify(after));
+  await page.keyboard.press('Control+s');
+  await page.waitForTimeout(500);
+  return { struck: shown.struck, lines: shown.lines, after: after.lines };
+}
 
 async function main() {
   const browser = await chromium.launch({
@@ -24,12 +97,7 @@ async function main() {
     await status.waitFor({ timeout: 120000 });
     log('status item up');
     // Open the file through Quick Open.
-    await page.keyboard.press('Control+p');
-    await page.waitForSelector('.quick-input-widget input');
-    await page.keyboard.type(path.basename(file));
-    await page.waitForSelector('.quick-input-list .monaco-list-row');
-    await page.keyboard.press('Enter');
-    await page.waitForSelector('.monaco-editor .view-lines');
+    await openFile(page, path.basename(file));
     await page.locator('.monaco-editor .view-lines').first().click();
     // Wait for the model to load: the item's tooltip (aria-label) says ready.
     const state = await page.waitForFunction(() => {
@@ -76,6 +144,7 @@ async function main() {
     await page.keyboard.press('Control+s');
     await page.waitForTimeout(1000);
     await page.screenshot({ path: path.join(shots, 'vscode-accepted.png') });
+    const next = nextEditFile ? await nextEdit(page, path.basename(nextEditFile)) : null;
     // The status bar tooltip: model, latency, tokens/s, acceptance.
     await page.keyboard.press('Escape');
     await status.hover();
@@ -97,7 +166,7 @@ async function main() {
       return el && /SmallCode: disabled/.test(el.getAttribute('aria-label') || '');
     }, null, { timeout: 30000 });
     const afterToggle = await status.getAttribute('aria-label');
-    console.log(JSON.stringify({ ghost, status: statusText, tooltip: label, menu, afterToggle }));
+    console.log(JSON.stringify({ ghost, status: statusText, tooltip: label, menu, afterToggle, nextEdit: next }));
   } catch (err) {
     await page.screenshot({ path: path.join(shots, 'vscode-failure.png') }).catch(() => undefined);
     throw err;

@@ -29,7 +29,7 @@ function lines(input: NodeJS.ReadableStream, each: (line: string) => void): void
 
 export class SmallcodeClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
-  private readonly log: vscode.LogOutputChannel;
+  readonly log: vscode.LogOutputChannel;
   private readonly item: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
   private clientDisposables: vscode.Disposable[] = [];
@@ -157,6 +157,16 @@ export class SmallcodeClient implements vscode.Disposable {
       client.sendRequest('workspace/executeCommand', { command: ACCEPTED, arguments: args })
         .then(() => this.refreshSoon())
         .catch((err) => this.log.warn(`${ACCEPTED} failed: ${String(err)}`))));
+  }
+
+  /** The language client while it runs (next edits ask through it). */
+  running(): LanguageClient | undefined {
+    return this.client?.isRunning() ? this.client : undefined;
+  }
+
+  /** Something changed the server's counts outside the middleware (a next edit's accept). */
+  statusChanged(): void {
+    this.refreshSoon();
   }
 
   async refreshStatus(): Promise<void> {

@@ -20,6 +20,13 @@ export interface Acceptance {
   acceptedChars: number;
 }
 
+/** Next-edit suggestions (`textDocument/copilotInlineEdit`): shown, accepted (Tab), rejected (Esc). */
+export interface NextEditCounts {
+  shown: number;
+  accepted: number;
+  rejected: number;
+}
+
 /** The `smallcode/status` result and `smallcode/statusChanged` params. */
 export interface StatusPayload {
   state: State;
@@ -27,6 +34,7 @@ export interface StatusPayload {
   error: string | null;
   last: LastCompletion | null;
   acceptance?: Acceptance;
+  nextEdit?: NextEditCounts;
   /** Where the model runs: in the server's process, or a llama-server at `engineUrl`. */
   engine?: 'local' | 'remote';
   engineUrl?: string | null;
@@ -109,16 +117,31 @@ export function renderStatus(status: StatusPayload): StatusView {
   if (acc && acc.shown > 0) {
     lines.push(`Accepted: ${acc.accepted}/${acc.shown} shown (+${acc.partiallyAccepted} partly), ${acc.acceptedChars} chars`);
   }
+  const next = status.nextEdit;
+  if (next && next.shown > 0) {
+    lines.push(`Next edits: ${next.accepted}/${next.shown} accepted, ${next.rejected} dismissed`);
+  }
   lines.push('Click for the SmallCode menu');
   const severity = status.state === 'error' ? 'error' : status.state === 'disabled' || status.state === 'stopped' ? 'warning' : undefined;
   return { text, tooltip: lines.join('\n'), severity };
 }
 
-/** `next` with `lastRun`: its own `last` if the model computed it, else the one kept before. */
+/**
+ * `next` with `lastRun`: its own `last` if the model computed it, else the one kept before; and
+ * the next-edit counts kept from before when it has none (`smallcode/statusChanged` carries
+ * the completion service's status only, `smallcode/status` both).
+ */
 export function withLastRun(prev: StatusPayload, next: StatusPayload): StatusPayload {
   const run = (p: StatusPayload): LastCompletion | null | undefined =>
     p.last && !p.last.fromCache ? p.last : p.lastRun;
-  return { ...next, lastRun: run(next) ?? run(prev) ?? null };
+  const nextEdit = next.nextEdit ?? prev.nextEdit;
+  return { ...next, lastRun: run(next) ?? run(prev) ?? null, ...(nextEdit ? { nextEdit } : {}) };
+}
+
+function nextEditCounts(raw: unknown): NextEditCounts | undefined {
+  const n = raw as Record<string, unknown> | null | undefined;
+  const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  return n && typeof n === 'object' ? { shown: count(n.shown), accepted: count(n.accepted), rejected: count(n.rejected) } : undefined;
 }
 
 /** Accepts only well-formed payloads; a server bug must not break the status bar. */
@@ -136,6 +159,7 @@ export function parseStatus(raw: unknown): StatusPayload | undefined {
     error: typeof r.error === 'string' ? r.error : null,
     last: r.last && typeof r.last === 'object' ? (r.last as LastCompletion) : null,
     acceptance: r.acceptance && typeof r.acceptance === 'object' ? (r.acceptance as Acceptance) : undefined,
+    nextEdit: nextEditCounts(r.nextEdit),
     engine: r.engine === 'local' || r.engine === 'remote' ? r.engine : undefined,
     engineUrl: typeof r.engineUrl === 'string' ? r.engineUrl : null,
   };
