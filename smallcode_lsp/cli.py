@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     from smallcode_lsp.server import create_server
 
-    # A native crash that the trial load (engine/probe.py) did not foresee still leaves a
+    # A native crash that the trial load (engine/local/probe.py) did not foresee still leaves a
     # reason in the editor's server log (stderr): the signal and the Python stack.
     faulthandler.enable(file=sys.stderr)
 

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.http import EngineError
-from smallcode_lsp.engine.loader import load_local
-from smallcode_lsp.engine.model import LoadedModel, ModelLoadError
-from smallcode_lsp.engine.openai_api import CHARS_PER_TOKEN
-from smallcode_lsp.engine.remote import client_key, connect
-from smallcode_lsp.engine.remote_model import RemoteModel
+from smallcode_lsp.engine.info import ModelLoadError
+from smallcode_lsp.engine.local.generate import LocalModel
+from smallcode_lsp.engine.local.loader import load_local
+from smallcode_lsp.engine.remote.engine import client_key, connect
+from smallcode_lsp.engine.remote.http import EngineError
+from smallcode_lsp.engine.remote.openai_api import CHARS_PER_TOKEN
+from smallcode_lsp.engine.remote.remote_model import RemoteModel
 from smallcode_lsp.languages import language_id_for_path
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import ContextSources, make_plan, run_alternatives
@@ -42,7 +43,7 @@ def offset_of(text: str, line: int, column: int) -> int:
     return start + min(column - 1, len(lines[line - 1].rstrip("\r")))
 
 
-def _load(settings: Settings, command: str) -> LoadedModel | None:
+def _load(settings: Settings, command: str) -> LocalModel | None:
     """The model for `settings`, or None after telling the user why it cannot load."""
     try:
         return load_local(resolve_model_path(settings.model.path), settings.model.load_options())

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from smallcode_lsp.engine.cpu import REPACK_CHOICES
-from smallcode_lsp.engine.model import LoadOptions
-from smallcode_lsp.engine.remote import KINDS, RemoteOptions
+from smallcode_lsp.engine.info import KINDS, LoadOptions, RemoteOptions
 
 Kind = Literal["string", "integer", "number", "boolean", "array"]
 Group = Literal["model", "completion", "bench"]

@@ -20,9 +20,9 @@ from smallcode_lsp.documents import DocumentStore, TextEdit
 from smallcode_lsp.engine.base import CompletionModel, Engine
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.fallback import FallbackEngine
-from smallcode_lsp.engine.local import LocalEngine
-from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
-from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions, client_key
+from smallcode_lsp.engine.info import ModelInfo, ModelLoadError, RemoteOptions
+from smallcode_lsp.engine.local.engine import LocalEngine
+from smallcode_lsp.engine.remote.engine import RemoteEngine, client_key
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import (
     CompletionJob,

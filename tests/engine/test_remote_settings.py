@@ -7,8 +7,9 @@ import asyncio
 from smallcode_lsp.cli import _settings, build_parser
 from smallcode_lsp.engine.base import EngineStatus
 from smallcode_lsp.engine.fallback import FallbackEngine
-from smallcode_lsp.engine.local import LocalEngine
-from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions
+from smallcode_lsp.engine.info import RemoteOptions
+from smallcode_lsp.engine.local.engine import LocalEngine
+from smallcode_lsp.engine.remote.engine import RemoteEngine
 from smallcode_lsp.options import ModelSettings, Settings, merge_settings
 from smallcode_lsp.service import CompletionService, make_engine
 from tests.fake_engine import FakeEngine, model_info
