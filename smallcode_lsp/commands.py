@@ -54,7 +54,7 @@ def _load(settings: Settings, command: str) -> LocalModel | None:
 
 def _connect(settings: Settings, command: str) -> RemoteModel | None:
     """The remote engine's model (`engineUrl`), or None after telling the user why not."""
-    remote = settings.model.remote_options(client_key([os.getcwd()]))
+    remote = settings.engine.remote_options(client_key([os.getcwd()]))
     assert remote is not None
     try:
         return connect(remote)
@@ -71,7 +71,7 @@ def complete_command(location: str, settings: Settings, invoked: bool = False) -
     except (OSError, ValueError) as exc:
         print(f"smallcode-lsp complete: {exc}", file=sys.stderr)
         return 2
-    remote = settings.model.engine_url
+    remote = settings.engine.engine_url
     model = _connect(settings, "complete") if remote else _load(settings, "complete")
     if model is None:
         return 1
@@ -109,7 +109,7 @@ TOKENIZER_TEXT = {
 
 
 def model_command(settings: Settings, as_json: bool = False) -> int:
-    remote = settings.model.engine_url
+    remote = settings.engine.engine_url
     model = _connect(settings, "model") if remote else _load(settings, "model")
     if model is None:
         return 1
@@ -199,7 +199,7 @@ def eval_command(
     from smallcode_lsp.pipeline import CompletionPlan, run_completion
     from smallcode_lsp.workspace.index import WorkspaceIndex
 
-    if settings.model.engine_url:
+    if settings.engine.engine_url:
         print("smallcode-lsp eval: runs the in-process model only (for now)", file=sys.stderr)
         return 2
     tasks = build_tasks(root, limit, seed)

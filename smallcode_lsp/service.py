@@ -168,7 +168,7 @@ class CompletionService:
         """In-process or remote, as the settings say now (nothing runs: a load is starting)."""
         if self._choose_engine is None:
             return
-        wanted = self.settings.model.remote_options(client_key(self._roots))
+        wanted = self.settings.engine.remote_options(client_key(self._roots))
         if wanted == self._remote:
             return
         self.scheduler.close()  # cancels what still runs on the old engine
