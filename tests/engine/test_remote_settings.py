@@ -41,8 +41,8 @@ def test_engine_flags() -> None:
     args = build_parser().parse_args(
         ["serve", "--engine-url", "http://127.0.0.1:9", "--engine-kind", "openai"]
     )
-    model = _settings(args).engine
-    assert (model.engine_url, model.engine_kind) == ("http://127.0.0.1:9", "openai")
+    engine = _settings(args).engine
+    assert (engine.engine_url, engine.engine_kind) == ("http://127.0.0.1:9", "openai")
 
 
 def test_make_engine_picks_local_or_remote() -> None:
@@ -163,6 +163,6 @@ def test_new_engine_flags() -> None:
             *("--engine-api-key-env", "K", "--engine-ca-file", "/ca.pem"),
         ]
     )
-    model = _settings(args).engine
-    assert (model.engine_model, model.engine_fim_template) == ("m", "{prefix}<X>{suffix}")
-    assert (model.engine_api_key_env, model.engine_ca_file) == ("K", "/ca.pem")
+    engine = _settings(args).engine
+    assert (engine.engine_model, engine.engine_fim_template) == ("m", "{prefix}<X>{suffix}")
+    assert (engine.engine_api_key_env, engine.engine_ca_file) == ("K", "/ca.pem")
