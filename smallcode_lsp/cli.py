@@ -43,6 +43,8 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     _setting_arg(parser, "--engine-fim-template", "engineFimTemplate")
     _setting_arg(parser, "--engine-api-key-env", "engineApiKeyEnv")
     _setting_arg(parser, "--engine-ca-file", "engineCaFile")
+    _setting_arg(parser, "--next-edit-model", "nextEditModel")
+    _setting_arg(parser, "--next-edit-format", "nextEditFormat")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -65,6 +67,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         engine_ca_file=args.engine_ca_file,
     )
     completion = CompletionSettings(
+        next_edit_model=args.next_edit_model,
+        next_edit_format=args.next_edit_format,
         max_tokens=getattr(args, "max_tokens", setting_spec("maxTokens").default),
         # `complete` shows the whole suggestion: no keystroke deadline to meet. `eval` times
         # Automatic requests with the budget a user has.

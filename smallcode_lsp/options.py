@@ -232,14 +232,14 @@ class CompletionSettings:
     )
     next_edit_model: str | None = setting(
         None,
-        "GGUF of a next-edit model (Sweep next-edit, Zeta, Instinct) that also predicts edits "
+        "GGUF of a next-edit model (Sweep next-edit, Zed's Zeta) that also predicts edits "
         "that do not repeat (empty: propagation only)",
         shown="none",
     )
     next_edit_format: str | None = setting(
         None,
         "prompt format of `nextEditModel` (empty: from its file name)",
-        choices=("sweep", "zeta", "instinct"),
+        choices=("sweep", "zeta"),  # one file each in nextedit/formats/
     )
     next_edit_debounce_ms: int = setting(
         150,

@@ -16,6 +16,7 @@ from smallcode_lsp.nextedit.text import Change, diff, overlaps, shift_span
 
 MAX_EDITS = 8
 GROUP_GAP_S = 2.0
+STRUCTURAL_CHARS = 80  # a change this big (a paste, a replaced buffer) is an edit of its own
 
 
 @dataclass
@@ -49,6 +50,7 @@ class EditHistory:
             and now - newest.time < GROUP_GAP_S
             and newest.span is not None
             and overlaps(newest.span, (change.start, change.old_end))
+            and not (structural(newest.change) or structural(change))
         ):
             self._extend(newest, text, now, change)
         else:
@@ -95,3 +97,13 @@ def grown_span(span: tuple[int, int], change: Change) -> tuple[int, int]:
     start, end = span
     end = end + len(change.new) - len(change.old) if end >= change.old_end else change.new_end
     return (min(start, change.start), max(end, change.new_end))
+
+
+def structural(change: Change) -> bool:
+    """A multi-line or paste-sized change: never merged with keystrokes (Continue's rule), so
+    a rename typed right after a paste is still read as a rename."""
+    return (
+        "\n" in change.old
+        or "\n" in change.new
+        or max(len(change.old), len(change.new)) > STRUCTURAL_CHARS
+    )

@@ -57,3 +57,12 @@ def test_an_accepted_suggestion_is_its_own_edit() -> None:
     history.record("aXYb\n", 0.1, accepted=True)
     history.record("aXYZb\n", 0.2)
     assert [e.accepted for e in history.recent()] == [False, True, False]
+
+
+def test_typing_right_after_a_paste_is_an_edit_of_its_own() -> None:
+    history = EditHistory("")
+    history.record("value = 1\nprint(value)\n", 0.0)  # the buffer replaced at once
+    text = "result = 1\nprint(value)\n"
+    history.record(text, 0.5)
+    assert len(history.recent()) == 2
+    assert (history.recent()[0].change.old, history.recent()[0].change.new) == ("value", "result")

@@ -12,6 +12,7 @@ from smallcode_lsp.nextedit.model_format import (
     load_format,
     parse_answer,
 )
+from smallcode_lsp.options import setting_spec
 
 TEXT = "def area(w, h):\n    return w * h\n\n\ndef volume(w, h, d):\n    return w * h * d\n"
 
@@ -25,6 +26,7 @@ def edited() -> tuple[str, EditHistory]:
 
 def test_every_format_file_loads_and_is_picked_by_model_file_name() -> None:
     assert format_names() == ["sweep", "zeta"]
+    assert setting_spec("nextEditFormat").choices == tuple(format_names())  # one file each
     for name in format_names():
         assert load_format(name).name == name
     assert format_for("/m/sweep-next-edit-1.5b.q8_0.v2.gguf", None).name == "sweep"

@@ -6,6 +6,8 @@
 ---@field next string|false Next suggestion (asks the server for alternatives)
 ---@field prev string|false Previous suggestion
 ---@field trigger string|false Ask for a suggestion now
+---@field accept_next_edit string|false Normal and insert mode: apply the next edit shown
+---@field dismiss_next_edit string|false Normal mode: turn the next edit shown down
 
 ---@class smallcode.Config
 ---@field cmd string[]|nil Server command; nil keeps lsp/smallcode.lua's { 'smallcode-lsp', 'serve' }
@@ -29,6 +31,8 @@ M.defaults = {
     next = '<M-]>',
     prev = '<M-[>',
     trigger = '<M-\\>',
+    accept_next_edit = '<Tab>',
+    dismiss_next_edit = '<Esc>',
   },
   backend = 'auto',
   debounce_ms = 150,

@@ -63,6 +63,26 @@ function M.trigger()
   return backend().trigger(api.nvim_get_current_buf())
 end
 
+--- True when a next-edit suggestion is shown in the current buffer.
+function M.next_edit_visible()
+  return require('smallcode.nextedit').visible(api.nvim_get_current_buf())
+end
+
+function M.accept_next_edit()
+  return require('smallcode.nextedit').accept(api.nvim_get_current_buf())
+end
+
+function M.dismiss_next_edit()
+  return require('smallcode.nextedit').dismiss(api.nvim_get_current_buf())
+end
+
+--- Next edits follow `enable` and `nextEdit`; their debounce is the server's `nextEditDebounceMs`.
+local function configure_next_edit()
+  local nextedit, server = require('smallcode.nextedit'), M.config.server
+  nextedit.debounce_ms = server.nextEditDebounceMs or 150
+  nextedit.set_enabled(server.enable ~= false and server.nextEdit ~= false)
+end
+
 --- Sends the current settings to every running smallcode client.
 local function push_settings()
   for _, client in ipairs(vim.lsp.get_clients({ name = 'smallcode' })) do
@@ -79,6 +99,7 @@ function M.toggle(enabled)
   end
   M.config.server.enable = enabled
   backend().set_enabled(enabled)
+  configure_next_edit()
   push_settings()
   vim.notify('smallcode: ' .. (enabled and 'enabled' or 'disabled'))
 end
@@ -86,6 +107,7 @@ end
 --- Updates server settings at runtime, e.g. set{ maxTokens = 32 }.
 function M.set(settings)
   M.config = require('smallcode.config').resolve(vim.tbl_deep_extend('force', M.config, { server = settings }))
+  configure_next_edit()
   push_settings()
 end
 
@@ -133,27 +155,46 @@ local actions = {
   disable = function() M.toggle(false) end,
   status = M.status,
   restart = function() M.restart() end,
+  next_edit = function() require('smallcode.nextedit').request(api.nvim_get_current_buf()) end,
   log = function() vim.cmd('edit ' .. vim.fn.fnameescape(vim.lsp.get_log_path())) end,
 }
 
 local function set_keymaps(keys)
-  -- Each map acts only while a suggestion is shown; otherwise the key does what it did before.
-  local function map(lhs, fn, desc)
+  -- Each map acts only while what it acts on is shown; otherwise the key does what it did
+  -- before. Actions sharing a key (<Tab>) are tried in order: the ghost text first.
+  local maps, order = {}, {}
+  local function add(mode, lhs, shown, fn, desc)
     if not lhs then
       return
     end
-    vim.keymap.set('i', lhs, function()
-      if M.visible() then
-        vim.schedule(fn)
-        return ''
-      end
-      return api.nvim_replace_termcodes(lhs, true, false, true)
-    end, { expr = true, replace_keycodes = false, desc = 'smallcode: ' .. desc })
+    local key = mode .. lhs
+    if not maps[key] then
+      maps[key] = { mode = mode, lhs = lhs, actions = {} }
+      order[#order + 1] = key
+    end
+    table.insert(maps[key].actions, { shown = shown, fn = fn, desc = desc })
   end
-  map(keys.accept, M.accept, 'accept suggestion')
-  map(keys.accept_word, M.accept_word, 'accept next word')
-  map(keys.accept_line, M.accept_line, 'accept line')
-  map(keys.dismiss, M.dismiss, 'dismiss suggestion')
+  add('i', keys.accept, M.visible, M.accept, 'accept suggestion')
+  add('i', keys.accept_word, M.visible, M.accept_word, 'accept next word')
+  add('i', keys.accept_line, M.visible, M.accept_line, 'accept line')
+  add('i', keys.dismiss, M.visible, M.dismiss, 'dismiss suggestion')
+  for _, mode in ipairs({ 'i', 'n' }) do
+    add(mode, keys.accept_next_edit, M.next_edit_visible, M.accept_next_edit, 'accept next edit')
+  end
+  add('n', keys.dismiss_next_edit, M.next_edit_visible, M.dismiss_next_edit, 'dismiss next edit')
+  for _, key in ipairs(order) do
+    local m = maps[key]
+    local descs = vim.tbl_map(function(a) return a.desc end, m.actions)
+    vim.keymap.set(m.mode, m.lhs, function()
+      for _, action in ipairs(m.actions) do
+        if action.shown() then
+          vim.schedule(action.fn)
+          return ''
+        end
+      end
+      return api.nvim_replace_termcodes(m.lhs, true, false, true)
+    end, { expr = true, replace_keycodes = false, desc = 'smallcode: ' .. table.concat(descs, ', ') })
+  end
   if keys.next then
     vim.keymap.set('i', keys.next, function() M.next() end, { desc = 'smallcode: next suggestion' })
   end
@@ -193,8 +234,15 @@ function M.setup(opts)
   M.config = require('smallcode.config').resolve(opts)
   M.backend_name = pick_backend(M.config.backend)
   require('smallcode.extmark').debounce_ms = M.config.debounce_ms
+  configure_next_edit()
   api.nvim_set_hl(0, 'SmallcodeGhost', { link = 'Comment', default = true })
   api.nvim_set_hl(0, 'SmallcodeGhostMore', { link = 'NonText', default = true })
+  -- DiffDelete's colours, struck through: a link could not add the strikethrough.
+  local delete = api.nvim_get_hl(0, { name = 'DiffDelete', link = false })
+  delete = vim.tbl_extend('force', delete, { strikethrough = true, default = true })
+  api.nvim_set_hl(0, 'SmallcodeNextEditDelete', delete)
+  api.nvim_set_hl(0, 'SmallcodeNextEditInsert', { link = 'DiffAdd', default = true })
+  api.nvim_set_hl(0, 'SmallcodeNextEditHint', { link = 'Comment', default = true })
 
   local lsp_cfg = { init_options = M.config.server, settings = { smallcode = M.config.server } }
   lsp_cfg.cmd = M.config.cmd
@@ -214,6 +262,7 @@ function M.setup(opts)
       if client and client.name == 'smallcode' then
         backend().attach(ev.buf)
         require('smallcode.cursor').attach(ev.buf)
+        require('smallcode.nextedit').attach(ev.buf)
         if M.config.server.enable == false then
           backend().set_enabled(false)
         end
@@ -233,7 +282,7 @@ function M.setup(opts)
     complete = function()
       return vim.tbl_keys(actions)
     end,
-    desc = 'SmallCode: toggle | enable | disable | status | restart | log',
+    desc = 'SmallCode: toggle | enable | disable | status | restart | log | next_edit',
   })
 end
 
