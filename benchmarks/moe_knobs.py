@@ -25,8 +25,9 @@ sys.path.insert(0, str(ROOT))
 from quantize.convert import convert  # noqa: E402
 from quantize.tiny import write_random_qwen3moe  # noqa: E402
 from smallcode_lsp.engine.cancel import CancelToken  # noqa: E402
-from smallcode_lsp.engine.generate import generate  # noqa: E402
-from smallcode_lsp.engine.model import LoadedModel, LoadOptions  # noqa: E402
+from smallcode_lsp.engine.info import LoadOptions  # noqa: E402
+from smallcode_lsp.engine.local.generate import generate  # noqa: E402
+from smallcode_lsp.engine.local.model import LoadedModel  # noqa: E402
 from smallcode_lsp.types import GenerationParams  # noqa: E402
 
 HIDDEN, FF, EXPERTS, LAYERS = 512, 256, 64, 12

@@ -46,8 +46,8 @@ from benchmarks.remote_stats import (  # noqa: E402
     parse_metrics,
     parse_server_log,
 )
-from smallcode_lsp.engine.llama_server import slot_for  # noqa: E402
-from smallcode_lsp.engine.remote import client_key  # noqa: E402
+from smallcode_lsp.engine.remote.engine import client_key  # noqa: E402
+from smallcode_lsp.engine.remote.llama_server import slot_for  # noqa: E402
 from tests.e2e.lsp_session import (  # noqa: E402
     initialize,
     inline_params,

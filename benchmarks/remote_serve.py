@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from smallcode_lsp import cli  # noqa: E402
-from smallcode_lsp.engine import http  # noqa: E402
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken  # noqa: E402
+from smallcode_lsp.engine.remote import http  # noqa: E402
 
 ENV = "SMALLCODE_BENCH_REQUESTS"
 _lock = threading.Lock()

@@ -25,9 +25,10 @@ sys.path.insert(0, str(ROOT))
 from smallcode_lsp.default_model import default_model_path  # noqa: E402
 from smallcode_lsp.engine.cancel import CancelToken  # noqa: E402
 from smallcode_lsp.engine.cpu import read_cpu  # noqa: E402
-from smallcode_lsp.engine.generate import generate  # noqa: E402
-from smallcode_lsp.engine.loader import build_features  # noqa: E402
-from smallcode_lsp.engine.model import LoadedModel, LoadOptions  # noqa: E402
+from smallcode_lsp.engine.info import LoadOptions  # noqa: E402
+from smallcode_lsp.engine.local.generate import generate  # noqa: E402
+from smallcode_lsp.engine.local.loader import build_features  # noqa: E402
+from smallcode_lsp.engine.local.model import LoadedModel  # noqa: E402
 from smallcode_lsp.types import GenerationParams  # noqa: E402
 
 PROMPT_TOKENS, DECODE_TOKENS = 1000, 64

@@ -17,6 +17,8 @@ bash scripts/build_llama_server.sh >/dev/null
 .venv/bin/ruff check .
 # Types: strict on the engine and the event-loop side above it (pyproject.toml [tool.mypy]).
 .venv/bin/mypy
+# Layers: llama_cpp only under engine/local, the floors, no import cycles (pyproject.toml).
+.venv/bin/lint-imports
 # The VS Code extension: unit tests and the .vsix, from its lock file.
 (
   cd editors/vscode

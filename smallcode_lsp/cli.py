@@ -9,7 +9,13 @@ import os
 import sys
 
 from smallcode_lsp import __version__
-from smallcode_lsp.options import CompletionSettings, ModelSettings, Settings, setting_spec
+from smallcode_lsp.options import (
+    CompletionSettings,
+    EngineSettings,
+    ModelSettings,
+    Settings,
+    setting_spec,
+)
 
 
 def _setting_arg(parser: argparse.ArgumentParser, flag: str, key: str) -> None:
@@ -51,6 +57,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         cpu_moe=args.cpu_moe,
         cpu_repack=args.cpu_repack,
         warm_cache_mb=args.warm_cache_mb,
+    )
+    engine = EngineSettings(
         engine_url=args.engine_url,
         engine_kind=args.engine_kind,
         engine_model=args.engine_model,
@@ -70,7 +78,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             else getattr(args, "latency_budget_ms", setting_spec("latencyBudgetMs").default)
         ),
     )
-    return Settings(model=model, completion=completion)
+    return Settings(model=model, engine=engine, completion=completion)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     from smallcode_lsp.server import create_server
 
-    # A native crash that the trial load (engine/probe.py) did not foresee still leaves a
+    # A native crash that the trial load (engine/local/probe.py) did not foresee still leaves a
     # reason in the editor's server log (stderr): the signal and the Python stack.
     faulthandler.enable(file=sys.stderr)
 

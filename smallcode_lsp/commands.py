@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.http import EngineError
-from smallcode_lsp.engine.loader import load_local
-from smallcode_lsp.engine.model import LoadedModel, ModelLoadError
-from smallcode_lsp.engine.openai_api import CHARS_PER_TOKEN
-from smallcode_lsp.engine.remote import client_key, connect
-from smallcode_lsp.engine.remote_model import RemoteModel
+from smallcode_lsp.engine.info import ModelLoadError
+from smallcode_lsp.engine.local.generate import LocalModel
+from smallcode_lsp.engine.local.loader import load_local
+from smallcode_lsp.engine.remote.engine import client_key, connect
+from smallcode_lsp.engine.remote.http import EngineError
+from smallcode_lsp.engine.remote.openai_api import CHARS_PER_TOKEN
+from smallcode_lsp.engine.remote.remote_model import RemoteModel
 from smallcode_lsp.languages import language_id_for_path
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import ContextSources, make_plan, run_alternatives
@@ -42,7 +43,7 @@ def offset_of(text: str, line: int, column: int) -> int:
     return start + min(column - 1, len(lines[line - 1].rstrip("\r")))
 
 
-def _load(settings: Settings, command: str) -> LoadedModel | None:
+def _load(settings: Settings, command: str) -> LocalModel | None:
     """The model for `settings`, or None after telling the user why it cannot load."""
     try:
         return load_local(resolve_model_path(settings.model.path), settings.model.load_options())
@@ -53,7 +54,7 @@ def _load(settings: Settings, command: str) -> LoadedModel | None:
 
 def _connect(settings: Settings, command: str) -> RemoteModel | None:
     """The remote engine's model (`engineUrl`), or None after telling the user why not."""
-    remote = settings.model.remote_options(client_key([os.getcwd()]))
+    remote = settings.engine.remote_options(client_key([os.getcwd()]))
     assert remote is not None
     try:
         return connect(remote)
@@ -70,7 +71,7 @@ def complete_command(location: str, settings: Settings, invoked: bool = False) -
     except (OSError, ValueError) as exc:
         print(f"smallcode-lsp complete: {exc}", file=sys.stderr)
         return 2
-    remote = settings.model.engine_url
+    remote = settings.engine.engine_url
     model = _connect(settings, "complete") if remote else _load(settings, "complete")
     if model is None:
         return 1
@@ -108,7 +109,7 @@ TOKENIZER_TEXT = {
 
 
 def model_command(settings: Settings, as_json: bool = False) -> int:
-    remote = settings.model.engine_url
+    remote = settings.engine.engine_url
     model = _connect(settings, "model") if remote else _load(settings, "model")
     if model is None:
         return 1
@@ -198,7 +199,7 @@ def eval_command(
     from smallcode_lsp.pipeline import CompletionPlan, run_completion
     from smallcode_lsp.workspace.index import WorkspaceIndex
 
-    if settings.model.engine_url:
+    if settings.engine.engine_url:
         print("smallcode-lsp eval: runs the in-process model only (for now)", file=sys.stderr)
         return 2
     tasks = build_tasks(root, limit, seed)

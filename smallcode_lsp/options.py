@@ -1,7 +1,8 @@
 """Server settings: from `initializationOptions` and `workspace/didChangeConfiguration`.
 
-Grouped by what they govern: `ModelSettings` (what the engine loads), `CompletionSettings`
-(what the user gets) and `BenchmarkSwitches` (A/B switches for benchmarks). Each field carries
+Grouped by what they govern: `ModelSettings` (the in-process model), `EngineSettings` (a
+shared engine over HTTP), `CompletionSettings` (what the user gets) and `BenchmarkSwitches`
+(A/B switches for benchmarks). Each field carries
 its external camelCase key, one-line description and bounds: `SETTINGS_SPEC`, built from them,
 is the single source of defaults. The CLI reads it, scripts/sync_editor_settings.py writes the
 editors' settings and the README table from it, and tests/lsp/test_options_sources.py checks
@@ -20,11 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from smallcode_lsp.engine.cpu import REPACK_CHOICES
-from smallcode_lsp.engine.model import LoadOptions
-from smallcode_lsp.engine.remote import KINDS, RemoteOptions
+from smallcode_lsp.engine.info import KINDS, LoadOptions, RemoteOptions
 
 Kind = Literal["string", "integer", "number", "boolean", "array"]
-Group = Literal["model", "completion", "bench"]
+Group = Literal["model", "engine", "completion", "bench"]
 
 
 def setting(
@@ -51,7 +51,7 @@ def setting(
 
 @dataclass(frozen=True, kw_only=True)
 class ModelSettings:
-    """What the engine loads, and where it runs: changing any of these reloads the model."""
+    """The in-process model, and where it runs: changing any of these reloads the model."""
 
     path: str | None = setting(
         None, "path of a GGUF file", key="model", shown="embedded Gemma-3-270M"
@@ -92,10 +92,29 @@ class ModelSettings:
         "0: off)",
         bounds=(0, 1 << 16),
     )
+
+    def load_options(self) -> LoadOptions:
+        """The engine's load parameters (everything here but the path)."""
+        return LoadOptions(
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            n_gpu_layers=self.n_gpu_layers,
+            experts_used=self.experts_used,
+            cpu_moe=self.cpu_moe,
+            cpu_repack=self.cpu_repack or "auto",
+            warm_cache_mb=self.warm_cache_mb,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineSettings:
+    """A shared engine instead of the in-process model: changing these reconnects to the
+    engine, when one is set; they never reload the in-process model."""
+
     engine_url: str | None = setting(
         None,
         "a shared inference engine's http(s) URL, e.g. http://gpu-box:8080 (empty: the model "
-        "runs in this process, the settings above apply)",
+        "runs in this process, the model settings apply)",
         shown="empty (in-process)",
     )
     engine_kind: str | None = setting(
@@ -161,18 +180,6 @@ class ModelSettings:
             fallback=self.engine_fallback,
             ca_file=self.engine_ca_file,
             infill=self.engine_infill,
-        )
-
-    def load_options(self) -> LoadOptions:
-        """The engine's load parameters (everything here but the path)."""
-        return LoadOptions(
-            n_ctx=self.n_ctx,
-            n_threads=self.n_threads,
-            n_gpu_layers=self.n_gpu_layers,
-            experts_used=self.experts_used,
-            cpu_moe=self.cpu_moe,
-            cpu_repack=self.cpu_repack or "auto",
-            warm_cache_mb=self.warm_cache_mb,
         )
 
 
@@ -262,12 +269,18 @@ class BenchmarkSwitches:
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     bench: BenchmarkSwitches = field(default_factory=BenchmarkSwitches)
 
     def reload_needed(self, other: Settings) -> bool:
-        """True when `other` needs a different loaded model than self."""
-        return self.model != other.model
+        """True when `other` needs a different model or engine than self: any model setting,
+        and engine settings while an engine URL is set before or after (without one, they
+        change nothing that runs)."""
+        if self.model != other.model:
+            return True
+        in_process = not self.engine.engine_url and not other.engine.engine_url
+        return self.engine != other.engine and not in_process
 
 
 @dataclass(frozen=True)
@@ -290,6 +303,7 @@ class SettingSpec:
 
 GROUPS: dict[Group, type] = {
     "model": ModelSettings,
+    "engine": EngineSettings,
     "completion": CompletionSettings,
     "bench": BenchmarkSwitches,
 }

@@ -27,8 +27,8 @@ from smallcode_lsp.convert import (
     trigger_of,
 )
 from smallcode_lsp.engine.base import Engine
-from smallcode_lsp.engine.local import LocalEngine
-from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
+from smallcode_lsp.engine.info import ModelInfo, ModelLoadError
+from smallcode_lsp.engine.local.engine import LocalEngine
 from smallcode_lsp.nextedit.model import NextEditModel
 from smallcode_lsp.nextedit.service import NextEditService, Offer
 from smallcode_lsp.options import Settings, merge_settings

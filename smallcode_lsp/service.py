@@ -20,9 +20,9 @@ from smallcode_lsp.documents import DocumentStore, TextEdit
 from smallcode_lsp.engine.base import CompletionModel, Engine
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.fallback import FallbackEngine
-from smallcode_lsp.engine.local import LocalEngine
-from smallcode_lsp.engine.model import ModelInfo, ModelLoadError
-from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions, client_key
+from smallcode_lsp.engine.info import ModelInfo, ModelLoadError, RemoteOptions
+from smallcode_lsp.engine.local.engine import LocalEngine
+from smallcode_lsp.engine.remote.engine import RemoteEngine, client_key
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import (
     CompletionJob,
@@ -168,7 +168,7 @@ class CompletionService:
         """In-process or remote, as the settings say now (nothing runs: a load is starting)."""
         if self._choose_engine is None:
             return
-        wanted = self.settings.model.remote_options(client_key(self._roots))
+        wanted = self.settings.engine.remote_options(client_key(self._roots))
         if wanted == self._remote:
             return
         self.scheduler.close()  # cancels what still runs on the old engine

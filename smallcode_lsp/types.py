@@ -119,7 +119,7 @@ class GenerationStats:
     post_ms: float = 0.0  # post-processing filters
     prompt_limit: int = 0  # the token budget the prompt was built for
     prompt_shrunk: bool = False  # smaller than the full prompt (a cold spot): grow it later
-    prompt_restored: int = 0  # of the reused: copied back from a parked state (engine/parking.py)
+    prompt_restored: int = 0  # of the reused: copied back from a parked state (local/parking.py)
     parked_bytes: int = 0  # what the parked prompts of other spots hold in RAM, after this job
 
     def as_dict(self) -> dict[str, object]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from smallcode_lsp.engine.base import EngineStatus
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.model import LoadOptions, ModelInfo
+from smallcode_lsp.engine.info import LoadOptions, ModelInfo
 from smallcode_lsp.types import Completion, CompletionRequest, GenerationStats, StopReason
 
 

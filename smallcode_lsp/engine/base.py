@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.model import FimTokens, LoadOptions, ModelInfo
+from smallcode_lsp.engine.info import FimTokens, LoadOptions, ModelInfo
 from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.engine.stops import StopRule
 from smallcode_lsp.engine.tokens import BlockTokenizer
@@ -41,7 +41,7 @@ class PromptCache(Protocol):
 
 class CompletionModel(Protocol):
     """What the pipeline uses of a loaded model, on the engine's thread: the in-process
-    `LoadedModel` (model.py) and the remote engine's `RemoteModel` (remote_model.py)."""
+    `LocalModel` (local/generate.py) and the remote `RemoteModel` (remote/remote_model.py)."""
 
     fim: FimTokens
     bos: int | None

@@ -20,9 +20,9 @@ from typing import TypeVar
 
 from smallcode_lsp.engine.base import EngineJob, EngineStatus, EngineUnavailable
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.local import LocalEngine
-from smallcode_lsp.engine.model import LoadOptions, ModelInfo, ModelLoadError
-from smallcode_lsp.engine.remote import RemoteEngine
+from smallcode_lsp.engine.info import LoadOptions, ModelInfo, ModelLoadError
+from smallcode_lsp.engine.local.engine import LocalEngine
+from smallcode_lsp.engine.remote.engine import RemoteEngine
 from smallcode_lsp.types import Completion
 
 log = logging.getLogger(__name__)

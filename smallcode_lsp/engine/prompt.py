@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from smallcode_lsp.engine.model import FimTokens
+from smallcode_lsp.engine.info import FimTokens
 from smallcode_lsp.languages import comment_prefix
 from smallcode_lsp.types import ContextSnippet, PromptParts
 

@@ -1,8 +1,8 @@
 """What every engine shares: one worker thread runs its jobs (user jobs first, worker.py), and
 the status fields that thread updates are read under a lock as an `EngineStatus` snapshot.
 
-The in-process engine (local.py) and the remote one (remote.py) differ only in where the model
-comes from (`_model_for_job`) and what a job's failure means (`_run_job`).
+The in-process engine (local/engine.py) and the remote one (remote/engine.py) differ only in
+where the model comes from (`_model_for_job`) and what a job's failure means (`_run_job`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Protocol
 
 from smallcode_lsp.engine.base import CompletionModel, EngineJob, EngineStatus
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.model import ModelInfo
+from smallcode_lsp.engine.info import ModelInfo
 from smallcode_lsp.engine.worker import EngineWorker
 from smallcode_lsp.types import Completion
 

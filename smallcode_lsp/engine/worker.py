@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from smallcode_lsp.engine.base import NoModel
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
-from smallcode_lsp.engine.model import ModelLoadError
+from smallcode_lsp.engine.info import ModelLoadError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 
 from smallcode_lsp.engine.base import CompletionModel, Engine
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.model import LoadOptions, ModelInfo
+from smallcode_lsp.engine.info import LoadOptions, ModelInfo
 from smallcode_lsp.nextedit.history import UserEdit
 from smallcode_lsp.nextedit.model_format import Format, build_prompt, format_for, parse_answer
 from smallcode_lsp.nextedit.propagate import Site

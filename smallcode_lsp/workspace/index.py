@@ -14,6 +14,7 @@ import time
 from smallcode_lsp.languages import language_for, language_key, parse_text
 from smallcode_lsp.workspace.files import MAX_FILE_BYTES, FileFilter, looks_indexable
 from smallcode_lsp.workspace.symbols import Symbol, extract_symbols
+from smallcode_lsp.workspace.watch import Watcher
 
 log = logging.getLogger("smallcode_lsp.workspace")
 
@@ -34,7 +35,7 @@ class WorkspaceIndex:
         self._by_name: dict[str, list[Symbol]] = {}
         self._count = 0
         self._thread: threading.Thread | None = None
-        self._watcher: object | None = None
+        self._watcher: Watcher | None = None
         self._stopped = threading.Event()
         self.ready = threading.Event()  # set when the first full scan is done
         self.generation = 0  # bumped on every change; lets callers cache derived data
@@ -55,7 +56,7 @@ class WorkspaceIndex:
             self._thread.join(timeout=5)
         watcher = self._watcher
         if watcher is not None:
-            watcher.stop()  # type: ignore[attr-defined]
+            watcher.stop()
             self._watcher = None
 
     def _scan(self) -> None:
@@ -84,8 +85,6 @@ class WorkspaceIndex:
     def _start_watcher(self) -> None:
         """Watch before scanning, so no change made during the scan is lost. Failure (e.g. the
         inotify watch limit on a huge tree) costs live updates, not the index."""
-        from smallcode_lsp.workspace.watch import Watcher
-
         try:
             watcher = Watcher(self)
             watcher.start()

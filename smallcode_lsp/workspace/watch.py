@@ -1,10 +1,14 @@
-"""Keeps a WorkspaceIndex live with watchdog: create, modify, delete, move (files and dirs)."""
+"""Keeps a WorkspaceIndex live with watchdog: create, modify, delete, move (files and dirs).
+
+It knows the index only as `WatchedIndex` (what it calls on it), so index.py imports this
+module and not the other way round.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from watchdog.events import (
     DirDeletedEvent,
@@ -14,10 +18,22 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-if TYPE_CHECKING:
-    from smallcode_lsp.workspace.index import WorkspaceIndex
+from smallcode_lsp.workspace.files import FileFilter
 
 log = logging.getLogger("smallcode_lsp.workspace")
+
+
+class WatchedIndex(Protocol):
+    """What the watcher updates: `WorkspaceIndex` (index.py)."""
+
+    filter: FileFilter
+    roots: list[str]
+
+    def update_file(self, path: str) -> bool: ...
+
+    def remove_file(self, path: str) -> None: ...
+
+    def remove_tree(self, directory: str) -> None: ...
 
 
 def _str(p: bytes | str) -> str:
@@ -25,7 +41,7 @@ def _str(p: bytes | str) -> str:
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, index: WorkspaceIndex) -> None:
+    def __init__(self, index: WatchedIndex) -> None:
         self.index = index
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -73,7 +89,7 @@ class _Handler(FileSystemEventHandler):
 class Watcher:
     """One watchdog observer over all roots of an index."""
 
-    def __init__(self, index: WorkspaceIndex) -> None:
+    def __init__(self, index: WatchedIndex) -> None:
         self.index = index
         self._observer = Observer()
         self._handler = _Handler(index)

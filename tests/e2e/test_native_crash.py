@@ -12,7 +12,7 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from smallcode_lsp.engine.probe import FAULT_ENV
+from smallcode_lsp.engine.local.probe import FAULT_ENV
 from tests.e2e.lsp_session import (
     SERVER_COMMAND,
     initialize,

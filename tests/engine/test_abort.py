@@ -12,13 +12,13 @@ import llama_cpp
 import pytest
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.generate import (
+from smallcode_lsp.engine.local.generate import (
     PREFILL_CHUNK,
     PREFILL_TAIL,
     generate,
 )
-from smallcode_lsp.engine.kv_cache import KVCache
-from smallcode_lsp.engine.model import LoadedModel
+from smallcode_lsp.engine.local.kv_cache import KVCache
+from smallcode_lsp.engine.local.model import LoadedModel
 from smallcode_lsp.types import GenerationParams, StopReason
 
 pytestmark = pytest.mark.e2e

@@ -11,8 +11,8 @@ import pytest
 from smallcode_lsp.engine.base import EngineUnavailable
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.fallback import FallbackEngine
-from smallcode_lsp.engine.model import LoadOptions, ModelInfo
-from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions
+from smallcode_lsp.engine.info import LoadOptions, ModelInfo, RemoteOptions
+from smallcode_lsp.engine.remote.engine import RemoteEngine
 from smallcode_lsp.types import Completion
 from tests.e2e.llama_server import free_port
 from tests.engine.test_remote_engine_faults import FakeLlamaServer, fake  # noqa: F401

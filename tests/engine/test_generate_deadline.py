@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from smallcode_lsp.engine.generate import LINE_AFTER_OVERRUN_MS, _Emitter, answer_deadline
+from smallcode_lsp.engine.deadline import LINE_AFTER_OVERRUN_MS, answer_deadline
+from smallcode_lsp.engine.local.generate import _Emitter
 from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.types import GenerationStats, StopReason
 

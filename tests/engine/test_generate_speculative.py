@@ -10,8 +10,8 @@ from dataclasses import replace
 import pytest
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.generate import generate
-from smallcode_lsp.engine.model import LoadedModel
+from smallcode_lsp.engine.local.generate import generate
+from smallcode_lsp.engine.local.model import LoadedModel
 from smallcode_lsp.types import GenerationParams
 
 pytestmark = pytest.mark.e2e

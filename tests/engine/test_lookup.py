@@ -1,4 +1,4 @@
-from smallcode_lsp.engine.lookup import NgramIndex
+from smallcode_lsp.engine.local.lookup import NgramIndex
 
 
 def test_draft_continues_an_earlier_occurrence() -> None:

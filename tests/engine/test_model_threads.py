@@ -1,6 +1,6 @@
 import sys
 
-from smallcode_lsp.engine.model import apple_performance_cores, choose_threads
+from smallcode_lsp.engine.local.model import apple_performance_cores, choose_threads
 
 
 def test_performance_cores_win_on_apple_silicon() -> None:

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.generate import generate
-from smallcode_lsp.engine.model import LoadedModel, LoadOptions
-from smallcode_lsp.engine.moe import expert_pattern
+from smallcode_lsp.engine.info import LoadOptions
+from smallcode_lsp.engine.local.generate import generate
+from smallcode_lsp.engine.local.model import LoadedModel
+from smallcode_lsp.engine.local.moe import expert_pattern
 from smallcode_lsp.types import GenerationParams
 
 

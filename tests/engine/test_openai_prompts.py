@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from smallcode_lsp.engine.http import BadResponse, parse_sse_line
-from smallcode_lsp.engine.llama_server import NO_FIM
-from smallcode_lsp.engine.model import FimTokens
-from smallcode_lsp.engine.openai_api import (
+from smallcode_lsp.engine.info import NO_FIM, FimTokens
+from smallcode_lsp.engine.prompt import PromptFormat, build_prompt
+from smallcode_lsp.engine.remote.http import BadResponse, parse_sse_line
+from smallcode_lsp.engine.remote.openai_api import (
     ServedModel,
     Usage,
     api_root,
@@ -18,8 +18,7 @@ from smallcode_lsp.engine.openai_api import (
     served_models,
     stop_reason,
 )
-from smallcode_lsp.engine.prompt import PromptFormat, build_prompt
-from smallcode_lsp.engine.text_prompt import (
+from smallcode_lsp.engine.remote.text_prompt import (
     FILLER,
     PRESETS,
     TemplateError,

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.model import LoadedModel, LoadOptions
+from smallcode_lsp.engine.info import LoadOptions
+from smallcode_lsp.engine.local.generate import LocalModel
 from smallcode_lsp.types import GenerationParams
 
 CODE = [
@@ -25,22 +26,22 @@ CODE = [
 
 @pytest.fixture(scope="module")
 def model(default_model: str):
-    loaded = LoadedModel(default_model, LoadOptions(n_ctx=2048, warm_cache_mb=64))
+    loaded = LocalModel(default_model, LoadOptions(n_ctx=2048, warm_cache_mb=64))
     yield loaded
     loaded.close()
 
 
-def last_logits(model: LoadedModel) -> np.ndarray:
+def last_logits(model: LocalModel) -> np.ndarray:
     pointer = llama_cpp.llama_get_logits_ith(model.context.ctx, -1)
     row = ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float))
     return np.ctypeslib.as_array(row, shape=(model.info.n_vocab,)).copy()
 
 
-def prefill(model: LoadedModel, tokens: list[int]):
+def prefill(model: LocalModel, tokens: list[int]):
     return model.prefill(tokens, GenerationParams(max_tokens=8), CancelToken())
 
 
-def test_a_parked_prompt_comes_back_with_the_same_logits(model: LoadedModel) -> None:
+def test_a_parked_prompt_comes_back_with_the_same_logits(model: LocalModel) -> None:
     """Same as a fresh prefill up to llama.cpp's own numerics: its CPU kernels give logits that
     move by up to ~1.5 (of ~+-11) with nothing but another chunking of the same prompt, so
     the restored logits are held to that envelope, measured here, not to bit equality."""
@@ -72,7 +73,7 @@ def test_a_parked_prompt_comes_back_with_the_same_logits(model: LoadedModel) -> 
 
 
 def test_the_budget_evicts_the_least_recently_used(default_model: str) -> None:
-    model = LoadedModel(default_model, LoadOptions(n_ctx=2048, warm_cache_mb=0))
+    model = LocalModel(default_model, LoadOptions(n_ctx=2048, warm_cache_mb=0))
     try:
         prompts = [model.tokenize(text) for text in CODE]
         prompts += [model.tokenize(text.replace("    ", "\t")) for text in CODE]
@@ -91,7 +92,7 @@ def test_the_budget_evicts_the_least_recently_used(default_model: str) -> None:
         model.close()
 
 
-def test_clear_cache_forgets_parked_prompts(model: LoadedModel) -> None:
+def test_clear_cache_forgets_parked_prompts(model: LocalModel) -> None:
     for text in CODE:
         prefill(model, model.tokenize(text))
     assert len(model.parking) >= 1

@@ -1,4 +1,4 @@
-from smallcode_lsp.engine.model import FimTokens
+from smallcode_lsp.engine.info import FimTokens
 from smallcode_lsp.engine.prompt import PromptFormat, build_prompt, render_comment_context
 from smallcode_lsp.types import ContextSnippet, PromptParts
 

@@ -15,8 +15,8 @@ import pytest
 
 from smallcode_lsp.engine.base import EngineUnavailable
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.model import LoadOptions
-from smallcode_lsp.engine.remote import RETRY_S, RemoteEngine, RemoteOptions
+from smallcode_lsp.engine.info import LoadOptions, RemoteOptions
+from smallcode_lsp.engine.remote.engine import RETRY_S, RemoteEngine
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import CompletionJob, ContextSources, make_plan
 from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, StopReason, Trigger

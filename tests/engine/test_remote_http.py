@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
-from smallcode_lsp.engine.http import (
+from smallcode_lsp.engine.remote.http import (
     AuthRefused,
     BadResponse,
     Endpoint,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from smallcode_lsp.engine.generate import LINE_AFTER_OVERRUN_MS
-from smallcode_lsp.engine.http import BadResponse, Endpoint, parse_sse_line
-from smallcode_lsp.engine.llama_server import (
+from smallcode_lsp.engine.deadline import LINE_AFTER_OVERRUN_MS
+from smallcode_lsp.engine.info import FimTokens
+from smallcode_lsp.engine.remote.engine import client_key
+from smallcode_lsp.engine.remote.http import BadResponse, Endpoint, parse_sse_line
+from smallcode_lsp.engine.remote.llama_server import (
     Timings,
     completion_body,
     infill_body,
@@ -16,9 +18,7 @@ from smallcode_lsp.engine.llama_server import (
     token_list,
     tokenize_body,
 )
-from smallcode_lsp.engine.model import FimTokens
-from smallcode_lsp.engine.remote import client_key
-from smallcode_lsp.engine.remote_model import SlotPrompt, StreamText
+from smallcode_lsp.engine.remote.remote_model import SlotPrompt, StreamText
 from smallcode_lsp.engine.stops import stop_at_line_end
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
 

@@ -7,15 +7,16 @@ import asyncio
 from smallcode_lsp.cli import _settings, build_parser
 from smallcode_lsp.engine.base import EngineStatus
 from smallcode_lsp.engine.fallback import FallbackEngine
-from smallcode_lsp.engine.local import LocalEngine
-from smallcode_lsp.engine.remote import RemoteEngine, RemoteOptions
-from smallcode_lsp.options import ModelSettings, Settings, merge_settings
+from smallcode_lsp.engine.info import RemoteOptions
+from smallcode_lsp.engine.local.engine import LocalEngine
+from smallcode_lsp.engine.remote.engine import RemoteEngine
+from smallcode_lsp.options import EngineSettings, Settings, merge_settings
 from smallcode_lsp.service import CompletionService, make_engine
 from tests.fake_engine import FakeEngine, model_info
 
 
 def test_no_engine_url_means_in_process() -> None:
-    assert ModelSettings().remote_options("me") is None
+    assert EngineSettings().remote_options("me") is None
 
 
 def test_engine_settings_from_the_client() -> None:
@@ -26,7 +27,7 @@ def test_engine_settings_from_the_client() -> None:
     }
     settings, problems = merge_settings(Settings(), payload)
     assert problems == []
-    assert settings.model.remote_options("me") == RemoteOptions(
+    assert settings.engine.remote_options("me") == RemoteOptions(
         url="http://gpu-box:8080",
         kind="llama-server",
         api_key_env="TEAM_ENGINE_KEY",
@@ -40,8 +41,8 @@ def test_engine_flags() -> None:
     args = build_parser().parse_args(
         ["serve", "--engine-url", "http://127.0.0.1:9", "--engine-kind", "openai"]
     )
-    model = _settings(args).model
-    assert (model.engine_url, model.engine_kind) == ("http://127.0.0.1:9", "openai")
+    engine = _settings(args).engine
+    assert (engine.engine_url, engine.engine_kind) == ("http://127.0.0.1:9", "openai")
 
 
 def test_make_engine_picks_local_or_remote() -> None:
@@ -130,7 +131,7 @@ def test_openai_fallback_and_tls_settings() -> None:
     }
     settings, problems = merge_settings(Settings(), payload)
     assert problems == []
-    remote = settings.model.remote_options("me")
+    remote = settings.engine.remote_options("me")
     assert remote is not None
     assert (remote.kind, remote.model, remote.fim_template) == (
         "openai",
@@ -147,7 +148,7 @@ def test_openai_fallback_and_tls_settings() -> None:
 
 def test_an_unknown_engine_kind_is_refused_and_the_old_one_kept() -> None:
     settings, problems = merge_settings(Settings(), {"engineKind": "tgi"})
-    assert settings.model.engine_kind is None
+    assert settings.engine.engine_kind is None
     assert problems == [
         "setting smallcode.engineKind='tgi' ignored: expected one of llama-server, openai"
     ]
@@ -162,6 +163,6 @@ def test_new_engine_flags() -> None:
             *("--engine-api-key-env", "K", "--engine-ca-file", "/ca.pem"),
         ]
     )
-    model = _settings(args).model
-    assert (model.engine_model, model.engine_fim_template) == ("m", "{prefix}<X>{suffix}")
-    assert (model.engine_api_key_env, model.engine_ca_file) == ("K", "/ca.pem")
+    engine = _settings(args).engine
+    assert (engine.engine_model, engine.engine_fim_template) == ("m", "{prefix}<X>{suffix}")
+    assert (engine.engine_api_key_env, engine.engine_ca_file) == ("K", "/ca.pem")

@@ -3,10 +3,10 @@ sizing counts those tokens as free, so the record must not claim more than the s
 
 from __future__ import annotations
 
-from smallcode_lsp.engine.http import Endpoint, HttpClient
-from smallcode_lsp.engine.llama_server import NO_FIM, ServerFacts
-from smallcode_lsp.engine.model import ModelInfo
-from smallcode_lsp.engine.remote_llama import LlamaServerModel
+from smallcode_lsp.engine.info import NO_FIM, ModelInfo
+from smallcode_lsp.engine.remote.http import Endpoint, HttpClient
+from smallcode_lsp.engine.remote.llama_server import ServerFacts
+from smallcode_lsp.engine.remote.remote_llama import LlamaServerModel
 from smallcode_lsp.types import GenerationStats
 
 INFO = ModelInfo("m.gguf", "?", "m", "", 0, 0, 0, 0, False, 0, 0)

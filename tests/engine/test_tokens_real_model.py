@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from smallcode_lsp.engine.model import LoadedModel
+from smallcode_lsp.engine.local.model import LoadedModel
 from smallcode_lsp.engine.tokens import BlockTokenizer
 
 pytestmark = pytest.mark.e2e

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from smallcode_lsp.engine import probe
 from smallcode_lsp.engine.cpu import read_cpu
-from smallcode_lsp.engine.loader import load_local
-from smallcode_lsp.engine.model import LoadOptions, ModelLoadError
-from smallcode_lsp.engine.probe import TrialSpec, VerdictCache, run_trial
+from smallcode_lsp.engine.info import LoadOptions, ModelLoadError
+from smallcode_lsp.engine.local import probe
+from smallcode_lsp.engine.local.loader import load_local
+from smallcode_lsp.engine.local.probe import TrialSpec, VerdictCache, run_trial
 
 OPTIONS = LoadOptions(n_ctx=512, cpu_repack="on")
 

@@ -7,6 +7,7 @@ from smallcode_lsp.options import (
     SETTINGS_SPEC,
     BenchmarkSwitches,
     CompletionSettings,
+    EngineSettings,
     ModelSettings,
     Settings,
     merge_settings,
@@ -110,6 +111,32 @@ def test_reload_needed_only_for_model_settings() -> None:
     assert base.reload_needed(Settings(model=ModelSettings(path="/x.gguf")))
     assert base.reload_needed(Settings(model=ModelSettings(n_ctx=1024)))
     assert base.reload_needed(Settings(model=ModelSettings(cpu_moe=-1)))
+
+
+def test_engine_settings_never_reload_the_in_process_model() -> None:
+    base = Settings()
+    for engine in (
+        EngineSettings(engine_timeout_ms=2500),
+        EngineSettings(engine_kind="openai", engine_fallback=True, engine_infill=True),
+        EngineSettings(engine_api_key_env="KEY", engine_ca_file="/ca.pem"),
+    ):
+        assert not base.reload_needed(Settings(engine=engine)), engine
+    # With an engine set, they change what runs: connect again.
+    remote = Settings(engine=EngineSettings(engine_url="http://gpu-box:8080"))
+    assert base.reload_needed(remote) and remote.reload_needed(base)
+    slower = Settings(engine=EngineSettings(engine_url="http://gpu-box:8080", engine_timeout_ms=1))
+    assert remote.reload_needed(slower)
+    assert not remote.reload_needed(remote)
+
+
+def test_engine_keys_stay_flat_and_fill_the_engine_group() -> None:
+    settings, problems = merge_settings(
+        Settings(), {"engineUrl": "http://h:1", "engineTimeoutMs": 2500, "nCtx": 1024}
+    )
+    assert problems == []
+    assert (settings.engine.engine_url, settings.engine.engine_timeout_ms) == ("http://h:1", 2500)
+    assert settings.model == ModelSettings(n_ctx=1024)
+    assert setting_spec("engineTimeoutMs").group == "engine"
 
 
 def test_load_options_carry_the_model_group() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from smallcode_lsp.engine.model import FimTokens
+from smallcode_lsp.engine.info import FimTokens
 from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.engine.tokens import BlockTokenizer
 from smallcode_lsp.options import CompletionSettings, Settings

@@ -14,9 +14,9 @@ import pytest
 
 from smallcode_lsp.cadence import TypingCadence
 from smallcode_lsp.documents import DocumentStore
-from smallcode_lsp.engine.kv_cache import KVCache
-from smallcode_lsp.engine.local import LocalEngine
-from smallcode_lsp.engine.model import LoadedModel
+from smallcode_lsp.engine.local.engine import LocalEngine
+from smallcode_lsp.engine.local.kv_cache import KVCache
+from smallcode_lsp.engine.local.model import LoadedModel
 from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.options import Settings
 from smallcode_lsp.prefetcher import Prefetcher

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from smallcode_lsp.engine.model import ModelInfo
+from smallcode_lsp.engine.info import ModelInfo
 from smallcode_lsp.options import Settings
 from smallcode_lsp.pipeline import JobKind
 from smallcode_lsp.service import CompletionService

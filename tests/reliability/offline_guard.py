@@ -59,12 +59,12 @@ def permitted(event: str, args: tuple[Any, ...], allow: tuple[str, int] | None) 
 
 
 def own_trial_child(event: str, args: tuple[Any, ...]) -> bool:
-    """The one process the server may start: its trial load (smallcode_lsp/engine/probe.py),
+    """The one process the server may start: its trial load (smallcode_lsp/engine/local/probe.py),
     this same interpreter running our own module, which opens no socket either."""
     if event != "subprocess.Popen" or len(args) < 2:
         return False
     argv = [str(a) for a in args[1]] if isinstance(args[1], list | tuple) else []
-    return argv[:3] == [sys.executable, "-m", "smallcode_lsp.engine.probe"]
+    return argv[:3] == [sys.executable, "-m", "smallcode_lsp.engine.local.probe"]
 
 
 def install(fd: int) -> None:

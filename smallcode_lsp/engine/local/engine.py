@@ -6,8 +6,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from smallcode_lsp.engine.base import NoModel
-from smallcode_lsp.engine.loader import load_local
-from smallcode_lsp.engine.model import LoadedModel, LoadOptions, ModelInfo, ModelLoadError
+from smallcode_lsp.engine.info import LoadOptions, ModelInfo, ModelLoadError
+from smallcode_lsp.engine.local.generate import LocalModel
+from smallcode_lsp.engine.local.loader import load_local
 from smallcode_lsp.engine.threaded import ThreadedEngine
 
 
@@ -17,7 +18,7 @@ class LocalEngine(ThreadedEngine):
 
     def __init__(self) -> None:
         super().__init__()
-        self._model: LoadedModel | None = None  # worker thread only
+        self._model: LocalModel | None = None  # worker thread only
 
     def load(self, resolve_path: Callable[[], str], options: LoadOptions) -> Future[ModelInfo]:
         with self._lock:
@@ -45,7 +46,7 @@ class LocalEngine(ThreadedEngine):
             self._info, self._loading = self._model.info, False
         return self._model.info
 
-    def _model_for_job(self) -> LoadedModel:
+    def _model_for_job(self) -> LocalModel:
         if self._model is None:
             raise NoModel(self.status().error or "no model loaded")
         return self._model

@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
-from smallcode_lsp.engine.generate import answer_deadline
-from smallcode_lsp.engine.http import BadResponse, EngineError, HttpClient, Unreachable
-from smallcode_lsp.engine.llama_server import NO_FIM
-from smallcode_lsp.engine.model import ModelInfo
-from smallcode_lsp.engine.openai_api import (
+from smallcode_lsp.engine.deadline import answer_deadline
+from smallcode_lsp.engine.info import NO_FIM, ModelInfo
+from smallcode_lsp.engine.remote.http import BadResponse, EngineError, HttpClient, Unreachable
+from smallcode_lsp.engine.remote.openai_api import (
     COMPLETIONS,
     MODELS,
     Counter,
@@ -33,15 +32,15 @@ from smallcode_lsp.engine.openai_api import (
     served_models,
     stop_reason,
 )
-from smallcode_lsp.engine.remote_model import Measured, RemoteModel, StreamText
-from smallcode_lsp.engine.stops import StopRule
-from smallcode_lsp.engine.text_prompt import (
+from smallcode_lsp.engine.remote.remote_model import Measured, RemoteModel, StreamText
+from smallcode_lsp.engine.remote.text_prompt import (
     FimTemplate,
     LostBlock,
     TemplateError,
     TextBlocks,
     choose_template,
 )
+from smallcode_lsp.engine.stops import StopRule
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
 
 log = logging.getLogger(__name__)

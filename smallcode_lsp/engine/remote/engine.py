@@ -18,41 +18,29 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from smallcode_lsp.engine.base import EngineJob, EngineUnavailable
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.http import AuthRefused, Endpoint, EngineError, HttpClient, Unreachable
-from smallcode_lsp.engine.model import LoadOptions, ModelInfo, ModelLoadError
-from smallcode_lsp.engine.openai_api import api_root
-from smallcode_lsp.engine.remote_llama import connect_llama
-from smallcode_lsp.engine.remote_model import RemoteModel
-from smallcode_lsp.engine.remote_openai import connect_openai
+from smallcode_lsp.engine.info import KINDS, LoadOptions, ModelInfo, ModelLoadError, RemoteOptions
+from smallcode_lsp.engine.remote.http import (
+    AuthRefused,
+    Endpoint,
+    EngineError,
+    HttpClient,
+    Unreachable,
+)
+from smallcode_lsp.engine.remote.openai_api import api_root
+from smallcode_lsp.engine.remote.remote_llama import connect_llama
+from smallcode_lsp.engine.remote.remote_model import RemoteModel
+from smallcode_lsp.engine.remote.remote_openai import connect_openai
 from smallcode_lsp.engine.threaded import CountingModel, ThreadedEngine
 from smallcode_lsp.types import Completion
 
 log = logging.getLogger(__name__)
 
-KINDS = ("llama-server", "openai")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 RETRY_S = 1.0  # after a failure, requests are answered empty at once for this long
-
-
-@dataclass(frozen=True)
-class RemoteOptions:
-    """How to reach the engine. The key itself is read from the environment at connect."""
-
-    url: str
-    kind: str = "llama-server"
-    api_key_env: str | None = None  # the name of the variable holding the key
-    timeout_ms: int = 10_000
-    client: str = ""  # user and workspace: picks a stable llama-server slot
-    model: str | None = None  # openai: the model to ask for (None: the first served)
-    fim_template: str | None = None  # openai: a preset, a custom template, or None: by name
-    fallback: bool = False  # while the engine is down, the in-process model answers
-    ca_file: str | None = None  # https: the CA bundle to trust instead of the system's
-    infill: bool = False  # llama-server, FIM models: prompts through /infill
 
 
 def client_key(roots: Sequence[str]) -> str:

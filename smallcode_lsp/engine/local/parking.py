@@ -21,7 +21,7 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-from smallcode_lsp.engine.kv_cache import KVCache
+from smallcode_lsp.engine.local.kv_cache import KVCache
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,8 @@
 We drive `llama_decode` and a C sampler chain directly: the high-level `Llama` class samples in
 Python over the full logits row each step (2-3x slower per token on small models) and its FIM
 path is broken in 0.3.36. Not thread-safe: only the engine worker touches a LoadedModel.
+This module holds the resources (model, context, batch, vocab, caches); the decode loop over
+them is generate.py, whose `LocalModel` is what the pipeline runs.
 """
 
 from __future__ import annotations
@@ -15,98 +17,27 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import llama_cpp
 from llama_cpp import _internals
 
-from smallcode_lsp.engine.abort import AbortSwitch, abort_expected
-from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.cpu import RuntimeInfo, choose_repack, read_cpu
-from smallcode_lsp.engine.gguf_header import GGUFHeaderError, diagnose, read_scalars
-from smallcode_lsp.engine.kv_cache import KVCache
-from smallcode_lsp.engine.moe import cpu_expert_overrides
-from smallcode_lsp.engine.parking import PARK_MIN_TOKENS, RESTORE_MIN_GAIN, ParkingLot
+from smallcode_lsp.engine.cpu import choose_repack, read_cpu
+from smallcode_lsp.engine.info import FimTokens, LoadOptions, ModelInfo, ModelLoadError
+from smallcode_lsp.engine.local.abort import AbortSwitch, abort_expected
+from smallcode_lsp.engine.local.gguf_header import GGUFHeaderError, diagnose, read_scalars
+from smallcode_lsp.engine.local.kv_cache import KVCache
+from smallcode_lsp.engine.local.moe import cpu_expert_overrides
+from smallcode_lsp.engine.local.parking import PARK_MIN_TOKENS, RESTORE_MIN_GAIN, ParkingLot
 from smallcode_lsp.engine.speed import SpeedMeter
-from smallcode_lsp.engine.stops import StopRule
 from smallcode_lsp.engine.tokens import BlockTokenizer
-from smallcode_lsp.types import GenerationParams, GenerationStats
 
 log = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
 CACHE_SEQUENCES = (0, 1)  # llama.cpp sequence ids: one KVCache each
 WARM_UP_PROMPT = 128  # tokens decoded at load to measure prompt throughput
-
-
-class ModelLoadError(Exception):
-    """The model file cannot be used; the message says why, for the user."""
-
-
-@dataclass(frozen=True)
-class FimTokens:
-    """Fill-in-the-middle special token ids from the GGUF vocab (None when absent)."""
-
-    pre: int | None
-    suf: int | None
-    mid: int | None
-    repo: int | None = None  # <|repo_name|>: repo-level prompt format (Qwen2.5/3-Coder)
-    file_sep: int | None = None  # <|file_sep|>
-
-    @property
-    def available(self) -> bool:
-        return None not in (self.pre, self.suf, self.mid)
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    path: str
-    architecture: str
-    name: str
-    description: str
-    file_size: int
-    n_params: int
-    n_ctx_train: int
-    n_vocab: int
-    has_fim: bool
-    expert_count: int
-    expert_used_count: int
-    runtime: RuntimeInfo | None = None  # in-process models: CPU, build, weight buffers
-
-    @property
-    def is_moe(self) -> bool:
-        return self.expert_count > 1
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "path": self.path,
-            "architecture": self.architecture,
-            "name": self.name,
-            "description": self.description,
-            "fileSize": self.file_size,
-            "nParams": self.n_params,
-            "contextLength": self.n_ctx_train,
-            "vocabSize": self.n_vocab,
-            "fim": self.has_fim,
-            "moe": self.is_moe,
-            "expertCount": self.expert_count,
-            "expertUsedCount": self.expert_used_count,
-            **({"runtime": self.runtime.as_dict()} if self.runtime else {}),
-        }
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    n_ctx: int = 4096
-    n_threads: int = 0  # 0: chosen from the machine
-    n_gpu_layers: int = 0  # -1: all layers (Metal / CUDA builds)
-    n_batch: int = 512
-    experts_used: int = 0  # 0: the model's own top-k; else override <arch>.expert_used_count
-    cpu_moe: int = 0  # GPU builds: expert tensors of the first N layers stay on the CPU (-1: all)
-    cpu_repack: str = "auto"  # llama.cpp's repacked weight buffers: auto (per CPU), on, off
-    warm_cache_mb: int = 256  # RAM for the parked prompts of spots left (parking.py; 0: off)
 
 
 def default_threads() -> int:
@@ -332,26 +263,6 @@ class LoadedModel:
         for cache in self.caches:
             cache.clear()
         self.parking.clear()
-
-    # -- generation: engine/generate.py on this model (the pipeline's `CompletionModel`) ------
-
-    def generate(
-        self,
-        prompt: Sequence[int],
-        params: GenerationParams,
-        stop_rules: Sequence[StopRule],
-        cancel: CancelToken,
-    ) -> tuple[str, GenerationStats]:
-        from smallcode_lsp.engine import generate as decoding  # it imports this module
-
-        return decoding.generate(self, prompt, params, stop_rules, cancel)
-
-    def prefill(
-        self, prompt: Sequence[int], params: GenerationParams, cancel: CancelToken
-    ) -> GenerationStats:
-        from smallcode_lsp.engine import generate as decoding
-
-        return decoding.prefill(self, prompt, params, cancel)
 
     def _make_info(self, arch: str) -> ModelInfo:
         meta = self.metadata

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from smallcode_lsp.engine.generate import LINE_AFTER_OVERRUN_MS
-from smallcode_lsp.engine.http import BadResponse, HttpClient
-from smallcode_lsp.engine.model import FimTokens, ModelInfo
+from smallcode_lsp.engine.deadline import LINE_AFTER_OVERRUN_MS
+from smallcode_lsp.engine.info import NO_FIM, FimTokens, ModelInfo
+from smallcode_lsp.engine.remote.http import BadResponse, HttpClient
 from smallcode_lsp.types import GenerationParams, StopReason
 
 # The final event keeps only these (partial events are small already).
@@ -46,7 +46,6 @@ FIM_FAMILIES: tuple[tuple[tuple[str, str, str], tuple[str, str] | None], ...] = 
     ),  # DeepSeek-Coder: fullwidth bars
     (("▁<PRE>", "▁<SUF>", "▁<MID>"), None),  # CodeLlama
 )
-NO_FIM = FimTokens(None, None, None)
 
 
 @dataclass(frozen=True)

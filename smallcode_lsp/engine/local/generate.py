@@ -1,4 +1,9 @@
-"""Prompt evaluation with KV-cache prefix reuse, and the token-by-token decode loop."""
+"""Prompt evaluation with KV-cache prefix reuse, and the token-by-token decode loop.
+
+The loop is functions over a `LoadedModel` (model.py), which never knows it (as mlx-lm's
+`generate_step` over a model and its cache); `LocalModel` at the end joins the two into the
+pipeline's `CompletionModel`.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,10 @@ import llama_cpp
 from llama_cpp import _internals
 
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
-from smallcode_lsp.engine.kv_cache import KVCache
-from smallcode_lsp.engine.lookup import NgramIndex
-from smallcode_lsp.engine.model import LoadedModel
-from smallcode_lsp.engine.speed import SpeedMeter
+from smallcode_lsp.engine.deadline import LINE_AFTER_OVERRUN_MS, answer_deadline
+from smallcode_lsp.engine.local.kv_cache import KVCache
+from smallcode_lsp.engine.local.lookup import NgramIndex
+from smallcode_lsp.engine.local.model import LoadedModel
 from smallcode_lsp.engine.stops import StopRule, first_cut, first_line_end
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
 
@@ -142,26 +147,6 @@ def make_sampler(params: GenerationParams, seed: int = 0) -> _internals.LlamaSam
 MAX_DRAFT = 6  # draft tokens verified per step; measured batch cost: 4 tokens ~1.7x one
 DRAFT_TOKEN_COST = 0.2  # token-times each draft token adds to a decode step
 DRAFT_MIN_STEPS = 6  # no drafting when the deadline leaves fewer token-times than this
-# When the prompt alone used up a request's deadline (a cold spot), the answer still gets the
-# rest of its line, within this time from the first token (llama-server's t_max_predict_ms,
-# which counts from the first token for this reason): stopping at the first token would waste
-# the prefill just paid for on a one-word suggestion.
-LINE_AFTER_OVERRUN_MS = 1000
-
-
-def answer_deadline(
-    deadline: float | None, prompt_done: float, speed: SpeedMeter, finish_line: bool = True
-) -> tuple[float | None, bool]:
-    """When decoding must stop, judged once the prompt is in the cache at `prompt_done`;
-    True when the prompt overran `deadline` and the answer is the rest of its line instead.
-
-    Not in a typing burst (`finish_line` off: the deadline is a share of the keystroke
-    interval): the next key is due, an answer of a line would be cancelled by it unseen, and
-    the first words now are what reaches the screen (the next key's request goes on from them).
-    """
-    if deadline is None or not finish_line or speed.step_fits(deadline, prompt_done):
-        return deadline, False
-    return prompt_done + LINE_AFTER_OVERRUN_MS / 1000, True
 
 
 class _Emitter:
@@ -383,3 +368,21 @@ def _verify(
     if next_token is None:  # a stop fired on an accepted draft token
         return None
     return next_token
+
+
+class LocalModel(LoadedModel):
+    """The in-process `CompletionModel` (base.py): a LoadedModel run by this module's loop."""
+
+    def generate(
+        self,
+        prompt: Sequence[int],
+        params: GenerationParams,
+        stop_rules: Sequence[StopRule],
+        cancel: CancelToken,
+    ) -> tuple[str, GenerationStats]:
+        return generate(self, prompt, params, stop_rules, cancel)
+
+    def prefill(
+        self, prompt: Sequence[int], params: GenerationParams, cancel: CancelToken
+    ) -> GenerationStats:
+        return prefill(self, prompt, params, cancel)

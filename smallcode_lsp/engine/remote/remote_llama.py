@@ -9,9 +9,9 @@ import time
 from collections.abc import Sequence
 
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
-from smallcode_lsp.engine.generate import answer_deadline
-from smallcode_lsp.engine.http import BadResponse, HttpClient, Unreachable
-from smallcode_lsp.engine.llama_server import (
+from smallcode_lsp.engine.deadline import answer_deadline
+from smallcode_lsp.engine.remote.http import BadResponse, HttpClient, Unreachable
+from smallcode_lsp.engine.remote.llama_server import (
     ServerFacts,
     Timings,
     completion_body,
@@ -24,7 +24,7 @@ from smallcode_lsp.engine.llama_server import (
     tokenize_body,
     warmup_body,
 )
-from smallcode_lsp.engine.remote_model import Measured, RemoteModel, StreamText
+from smallcode_lsp.engine.remote.remote_model import Measured, RemoteModel, StreamText
 from smallcode_lsp.engine.speed import MIN_PREFILL_SAMPLE
 from smallcode_lsp.engine.stops import StopRule
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason

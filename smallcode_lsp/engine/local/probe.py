@@ -4,7 +4,7 @@ the language server.
 The engine runs in the server's own process (that is the point of the product), and a
 segfault in a llama.cpp kernel takes the process with it, without a word to the editor. So a
 (model file, llama.cpp build, CPU, load options) combination that has not run here before is
-first loaded in `python -m smallcode_lsp.engine.probe`: load, the warm-up decodes (one token,
+first loaded in `python -m smallcode_lsp.engine.local.probe`: load, the warm-up decodes (one token,
 a prompt-sized batch), a few generated tokens. The verdict is cached in
 `<cache>/probes.json`; loader.py falls back to safe settings on a crash and says so.
 
@@ -28,6 +28,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from smallcode_lsp.default_model import machine_cache_dir
+from smallcode_lsp.engine.cancel import CancelToken
+from smallcode_lsp.engine.info import LoadOptions
+from smallcode_lsp.engine.local.generate import LocalModel
+from smallcode_lsp.types import GenerationParams
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +120,7 @@ def run_trial(spec: TrialSpec) -> Verdict | None:
     """Load and decode `spec` in a child process. None: inconclusive (the child failed with a
     Python error, which the in-process load reports itself, or ran past its time limit)."""
     timeout = BASE_TIMEOUT_S + os.path.getsize(spec.path) / LOAD_BYTES_PER_S
-    command = [sys.executable, "-m", "smallcode_lsp.engine.probe", json.dumps(asdict(spec))]
+    command = [sys.executable, "-m", "smallcode_lsp.engine.local.probe", json.dumps(asdict(spec))]
     began = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
@@ -161,10 +165,6 @@ def _segfault() -> None:
 
 def main(argv: list[str]) -> int:
     """The child: load `argv[0]` (a TrialSpec as JSON), decode, print one JSON line."""
-    from smallcode_lsp.engine.cancel import CancelToken
-    from smallcode_lsp.engine.model import LoadedModel, LoadOptions
-    from smallcode_lsp.types import GenerationParams
-
     spec = TrialSpec(**json.loads(argv[0]))
     options = LoadOptions(
         n_ctx=spec.n_ctx,
@@ -175,7 +175,7 @@ def main(argv: list[str]) -> int:
         cpu_moe=spec.cpu_moe,
     )
     fault = os.environ.get(FAULT_ENV, "")
-    model = LoadedModel(spec.path, options, extra_bufts=spec.extra_bufts, warm_up=False)
+    model = LocalModel(spec.path, options, extra_bufts=spec.extra_bufts, warm_up=False)
     if fault == "always" or (fault == "repack" and spec.extra_bufts):
         _segfault()
     if fault == "kill" and spec.extra_bufts:

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from smallcode_lsp.engine.http import AuthRefused, BadResponse, EngineError, HttpClient, Unreachable
+from smallcode_lsp.engine.remote.http import (
+    AuthRefused,
+    BadResponse,
+    EngineError,
+    HttpClient,
+    Unreachable,
+)
 from smallcode_lsp.types import GenerationParams, StopReason
 
 COMPLETIONS = "/v1/completions"

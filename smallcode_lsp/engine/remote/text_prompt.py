@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from smallcode_lsp.engine.model import FimTokens
+from smallcode_lsp.engine.info import FimTokens
 from smallcode_lsp.engine.tokens import MAX_BLOCKS, BlockTokenizer
 
 FILLER, PRE, SUF, MID, REPO, FILE_SEP = 0, 1, 2, 3, 4, 5

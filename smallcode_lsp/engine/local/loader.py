@@ -25,8 +25,10 @@ from smallcode_lsp.engine.cpu import (
     parse_system_info,
     read_cpu,
 )
-from smallcode_lsp.engine.model import LoadedModel, LoadOptions, ModelLoadError, check_gguf_file
-from smallcode_lsp.engine.probe import TrialSpec, Verdict, VerdictCache, run_trial
+from smallcode_lsp.engine.info import LoadOptions, ModelLoadError
+from smallcode_lsp.engine.local.generate import LocalModel
+from smallcode_lsp.engine.local.model import check_gguf_file
+from smallcode_lsp.engine.local.probe import TrialSpec, Verdict, VerdictCache, run_trial
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ def trial(
     return verdict
 
 
-def load_local(path: str, options: LoadOptions, cache: VerdictCache | None = None) -> LoadedModel:
+def load_local(path: str, options: LoadOptions, cache: VerdictCache | None = None) -> LocalModel:
     """The model at `path`, loaded in this process only after a trial showed it survives."""
     check_gguf_file(path)
     cache = cache or VerdictCache()
@@ -102,7 +104,7 @@ def load_local(path: str, options: LoadOptions, cache: VerdictCache | None = Non
             f" repacked weight buffers ({verdict.detail}); the server stays up without"
             " completions. Try another model, nGpuLayers 0, or another llama-cpp-python build"
         )
-    model = LoadedModel(path, options, extra_bufts=choice.on)
+    model = LocalModel(path, options, extra_bufts=choice.on)
     runtime = RuntimeInfo(
         cpu=cpu,
         build_features=build_features(),

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from smallcode_lsp.engine.cancel import CancelToken
-from smallcode_lsp.engine.http import HttpClient
-from smallcode_lsp.engine.llama_server import Timings
-from smallcode_lsp.engine.model import FimTokens, ModelInfo
+from smallcode_lsp.engine.info import FimTokens, ModelInfo
+from smallcode_lsp.engine.remote.http import HttpClient
+from smallcode_lsp.engine.remote.llama_server import Timings
 from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.engine.stops import StopRule, first_cut, first_line_end
 from smallcode_lsp.engine.tokens import BlockTokenizer
