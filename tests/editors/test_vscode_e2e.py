@@ -239,9 +239,9 @@ def test_ghost_text_and_tab_in_real_vscode(code_server: VSCode, tmp_path: Path) 
     # The output channel shows the server's log lines at their own level: INFO as [info],
     # not every stderr line as [error] (vscode-languageclient's default).
     loaded = (
-        r"smallcode_lsp\.engine\.remote: engine at http"
+        r"smallcode_lsp\.engine\.remote\.engine: engine at http"
         if vscode.engine_url
-        else r"smallcode_lsp\.engine\.model: warm-up decode"
+        else r"smallcode_lsp\.engine\.local\.model: warm-up decode"
     )
     channel = vscode.output_channel(r"\[info\] smallcode_lsp\.pipeline: completion")
     assert re.search(r"\[info\] smallcode_lsp\.pipeline: completion \(", channel), channel

@@ -4,8 +4,8 @@ import { ServerLogParser } from '../src/common/serverlog';
 
 test('each server log record keeps its level; timestamp and level are left to the channel', () => {
   const p = new ServerLogParser();
-  assert.deepEqual(p.line('2026-11-30 14:10:48,123 INFO smallcode_lsp.engine.model: warm-up decode: 40 ms'),
-    { level: 'info', message: 'smallcode_lsp.engine.model: warm-up decode: 40 ms' });
+  assert.deepEqual(p.line('2026-11-30 14:10:48,123 INFO smallcode_lsp.engine.local.model: warm-up decode: 40 ms'),
+    { level: 'info', message: 'smallcode_lsp.engine.local.model: warm-up decode: 40 ms' });
   assert.equal(p.line('2026-11-30 14:10:48,123 DEBUG pygls.protocol: x').level, 'debug');
   assert.equal(p.line('2026-11-30 14:10:48,123 WARNING smallcode_lsp.server: bad setting').level, 'warn');
   assert.equal(p.line('2026-11-30 14:10:48,123 ERROR smallcode_lsp.server: boom').level, 'error');
