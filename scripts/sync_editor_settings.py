@@ -7,8 +7,10 @@
 Generated: VS Code `contributes.configuration.properties` (server settings only; the
 extension's own serverPath, pythonPath and trace.server are kept as they are), the Neovim
 `server_keys` table and its list in doc/smallcode.txt, the JetBrains (LSP4IJ) schemas, and the
-settings tables of docs/settings.md. tests/lsp/test_options_sources.py fails when any of them is
-stale.
+settings tables of docs/settings.md. The benchmark switches (the `bench` group) stay out of the
+editors' settings UIs: the server accepts them, Neovim passes them through (`bench_keys`), and
+docs/settings.md lists them in a table of their own. tests/lsp/test_options_sources.py fails
+when any of them is stale.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ JB_SETTINGS = JETBRAINS / "settings.schema.json"
 SETTINGS_DOC = ROOT / "docs" / "settings.md"
 
 SECTION = "smallcode"
+EDITOR_SPEC = tuple(spec for spec in SETTINGS_SPEC if spec.group != "bench")  # in editors' UIs
+BENCH_SPEC = tuple(spec for spec in SETTINGS_SPEC if spec.group == "bench")
 GROUP_TITLES = {
     "model": "Model",
     "engine": "Shared engine",
@@ -125,22 +129,23 @@ def _dump(data: Any) -> str:
 def render_vscode(text: str) -> str:
     pkg = json.loads(text)
     old = pkg["contributes"]["configuration"]["properties"]
-    server = {f"{SECTION}.{spec.key}": vscode_property(spec) for spec in SETTINGS_SPEC}
-    own = {key: value for key, value in old.items() if key not in server}
+    server = {f"{SECTION}.{spec.key}": vscode_property(spec) for spec in EDITOR_SPEC}
+    every = {f"{SECTION}.{spec.key}" for spec in SETTINGS_SPEC}  # bench keys: dropped
+    own = {key: value for key, value in old.items() if key not in every}
     pkg["contributes"]["configuration"]["properties"] = {**server, **own}
     return _dump(pkg)
 
 
 def render_jetbrains_init(text: str) -> str:
     schema = json.loads(text)
-    schema["properties"] = {spec.key: jetbrains_property(spec) for spec in SETTINGS_SPEC}
+    schema["properties"] = {spec.key: jetbrains_property(spec) for spec in EDITOR_SPEC}
     return _dump(schema)
 
 
 def render_jetbrains_settings(text: str) -> str:
     schema = json.loads(text)
     section = schema["properties"][SECTION]
-    section["properties"] = {spec.key: jetbrains_property(spec) for spec in SETTINGS_SPEC}
+    section["properties"] = {spec.key: jetbrains_property(spec) for spec in EDITOR_SPEC}
     return _dump(schema)
 
 
@@ -151,15 +156,21 @@ def _replace(text: str, pattern: str, new: str, where: Path) -> str:
     return result
 
 
+def _nvim_keys(name: str, specs: tuple[SettingSpec, ...]) -> Callable[[str], str]:
+    rows = "".join(f"  {spec.key} = '{NVIM_TYPES[spec.kind]}',\n" for spec in specs)
+    block = f"M.{name} = {{\n{rows}}}\n"
+    return lambda text: _replace(text, rf"M\.{name} = \{{\n.*?\n\}}\n", block, NVIM_CONFIG)
+
+
 def render_nvim_config(text: str) -> str:
-    rows = "".join(f"  {spec.key} = '{NVIM_TYPES[spec.kind]}',\n" for spec in SETTINGS_SPEC)
-    block = f"M.server_keys = {{\n{rows}}}\n"
-    return _replace(text, r"M\.server_keys = \{\n.*?\n\}\n", block, NVIM_CONFIG)
+    """`server_keys` (the editor's settings) and `bench_keys` (accepted, not listed)."""
+    text = _nvim_keys("server_keys", EDITOR_SPEC)(text)
+    return _nvim_keys("bench_keys", BENCH_SPEC)(text)
 
 
 def _nvim_doc_rows() -> str:
     lines = []
-    for group in GROUPS:
+    for group in (g for g in GROUPS if g != "bench"):
         lines.append(f"                 {GROUP_TITLES[group]}:")
         for spec in (s for s in SETTINGS_SPEC if s.group == group):
             text = f"{spec.description}; default {spec.shown}"

@@ -3,82 +3,75 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import faulthandler
 import logging
 import os
+import re
 import sys
+from typing import Any
 
 from smallcode_lsp import __version__
-from smallcode_lsp.options import (
-    CompletionSettings,
-    EngineSettings,
-    ModelSettings,
-    Settings,
-    setting_spec,
-)
+from smallcode_lsp.options import SETTINGS_SPEC, Settings, SettingSpec
+
+# The settings every subcommand takes as flags: the model and engine groups whole, and the
+# completion settings below; `complete` and `eval` add theirs (_COMMAND_SETTINGS).
+_COMPLETION_SETTINGS = ("nextEditModel", "nextEditFormat")
+_COMMAND_SETTINGS = {"complete": ("maxTokens",), "eval": ("maxTokens", "latencyBudgetMs")}
+# Flags whose names are not the kebab-case of their key (`--n-threads`).
+FLAG_ALIASES = {"nThreads": "--threads", "nGpuLayers": "--gpu-layers"}
+_TYPES = {"integer": int, "number": float, "string": str}
 
 
-def _setting_arg(parser: argparse.ArgumentParser, flag: str, key: str) -> None:
-    """`flag` for the setting `key`: type, default and help from options.SETTINGS_SPEC."""
-    spec = setting_spec(key)
-    kind = {"integer": int, "number": float, "string": str}[spec.kind]
+def setting_flag(key: str) -> str:
+    """The command-line flag of the setting `key`: `nCtx` -> `--n-ctx`."""
+    return FLAG_ALIASES.get(key) or "--" + re.sub(r"(?<!^)([A-Z])", r"-\1", key).lower()
+
+
+def _dest(key: str) -> str:
+    """Where argparse keeps the flag's value (its name: `--gpu-layers` -> gpu_layers)."""
+    return setting_flag(key).removeprefix("--").replace("-", "_")
+
+
+def cli_settings(command: str) -> tuple[SettingSpec, ...]:
+    """The settings `command` takes as flags, in the spec's order."""
+    extra = {*_COMPLETION_SETTINGS, *_COMMAND_SETTINGS.get(command, ())}
+    return tuple(s for s in SETTINGS_SPEC if s.group in ("model", "engine") or s.key in extra)
+
+
+def _setting_arg(parser: argparse.ArgumentParser, spec: SettingSpec) -> None:
+    """The flag of `spec`: type, default and help from options.SETTINGS_SPEC."""
     text = f"{spec.description} (default: {spec.shown})".replace("%", "%%")  # argparse formats it
-    parser.add_argument(flag, type=kind, default=spec.default, help=text, choices=spec.choices)
+    flag, dest = setting_flag(spec.key), _dest(spec.key)
+    if spec.kind == "boolean":  # --engine-infill / --no-engine-infill
+        action = argparse.BooleanOptionalAction
+        parser.add_argument(flag, dest=dest, action=action, default=spec.default, help=text)
+        return
+    kind = _TYPES[spec.kind]
+    parser.add_argument(
+        flag, dest=dest, type=kind, default=spec.default, help=text, choices=spec.choices
+    )
 
 
-def _add_model_args(parser: argparse.ArgumentParser) -> None:
+def _add_setting_args(parser: argparse.ArgumentParser, command: str) -> None:
     # Also accepted after the subcommand; SUPPRESS keeps the top-level value when absent.
     parser.add_argument("--log-level", default=argparse.SUPPRESS, help="stderr log level")
-    _setting_arg(parser, "--model", "model")
-    _setting_arg(parser, "--n-ctx", "nCtx")
-    _setting_arg(parser, "--threads", "nThreads")
-    _setting_arg(parser, "--gpu-layers", "nGpuLayers")
-    _setting_arg(parser, "--experts-used", "expertsUsed")
-    _setting_arg(parser, "--cpu-moe", "cpuMoe")
-    _setting_arg(parser, "--cpu-repack", "cpuRepack")
-    _setting_arg(parser, "--warm-cache-mb", "warmCacheMb")
-    _setting_arg(parser, "--engine-url", "engineUrl")
-    _setting_arg(parser, "--engine-kind", "engineKind")
-    _setting_arg(parser, "--engine-model", "engineModel")
-    _setting_arg(parser, "--engine-fim-template", "engineFimTemplate")
-    _setting_arg(parser, "--engine-api-key-env", "engineApiKeyEnv")
-    _setting_arg(parser, "--engine-ca-file", "engineCaFile")
-    _setting_arg(parser, "--next-edit-model", "nextEditModel")
-    _setting_arg(parser, "--next-edit-format", "nextEditFormat")
+    for spec in cli_settings(command):
+        _setting_arg(parser, spec)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    model = ModelSettings(
-        path=args.model,
-        n_ctx=args.n_ctx,
-        n_threads=args.threads,
-        n_gpu_layers=args.gpu_layers,
-        experts_used=args.experts_used,
-        cpu_moe=args.cpu_moe,
-        cpu_repack=args.cpu_repack,
-        warm_cache_mb=args.warm_cache_mb,
-    )
-    engine = EngineSettings(
-        engine_url=args.engine_url,
-        engine_kind=args.engine_kind,
-        engine_model=args.engine_model,
-        engine_fim_template=args.engine_fim_template,
-        engine_api_key_env=args.engine_api_key_env,
-        engine_ca_file=args.engine_ca_file,
-    )
-    completion = CompletionSettings(
-        next_edit_model=args.next_edit_model,
-        next_edit_format=args.next_edit_format,
-        max_tokens=getattr(args, "max_tokens", setting_spec("maxTokens").default),
-        # `complete` shows the whole suggestion: no keystroke deadline to meet. `eval` times
-        # Automatic requests with the budget a user has.
-        latency_budget_ms=(
-            0
-            if args.command == "complete"
-            else getattr(args, "latency_budget_ms", setting_spec("latencyBudgetMs").default)
-        ),
-    )
-    return Settings(model=model, engine=engine, completion=completion)
+    """The settings the flags of `args.command` give (the spec's defaults for the rest)."""
+    base = Settings()
+    fields: dict[str, dict[str, Any]] = {"model": {}, "engine": {}, "completion": {}}
+    for spec in cli_settings(args.command):
+        fields[spec.group][spec.name] = getattr(args, _dest(spec.key))
+    # `complete` shows the whole suggestion: no keystroke deadline to meet. `eval` times
+    # Automatic requests with the budget a user has.
+    if args.command == "complete":
+        fields["completion"]["latency_budget_ms"] = 0
+    groups = {group: dataclasses.replace(getattr(base, group), **f) for group, f in fields.items()}
+    return dataclasses.replace(base, **groups)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,18 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     # vscode-languageclient's stdio transport appends --stdio: accept it (it is the default).
     serve.add_argument("--stdio", action="store_true", help="LSP over stdio (the default)")
-    _add_model_args(serve)
+    _add_setting_args(serve, "serve")
     complete = sub.add_parser("complete", help="complete at FILE:LINE:COL (1-based) and print it")
     complete.add_argument("location", help="FILE:LINE:COL")
-    _setting_arg(complete, "--max-tokens", "maxTokens")
     complete.add_argument("--invoked", action="store_true", help="as an explicit request")
-    _add_model_args(complete)
+    _add_setting_args(complete, "complete")
     evaluate = sub.add_parser("eval", help="fill-in-the-middle evaluation on a code directory")
     evaluate.add_argument("directory", help="root of real code to cut holes from")
     evaluate.add_argument("--limit", type=int, default=40, help="number of tasks")
     evaluate.add_argument("--seed", type=int, default=0)
-    _setting_arg(evaluate, "--max-tokens", "maxTokens")
-    _setting_arg(evaluate, "--latency-budget-ms", "latencyBudgetMs")
     evaluate.add_argument(
         "--trigger",
         choices=("automatic", "invoked", "both"),  # evaluate.TRIGGER_CHOICES
@@ -123,10 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--warm", dest="cold", action="store_false", help="keep the KV cache between tasks"
     )
     evaluate.add_argument("--json", dest="json_out", help="also write the results here")
-    _add_model_args(evaluate)
+    _add_setting_args(evaluate, "eval")
     model = sub.add_parser("model", help="describe the model that would be used")
     model.add_argument("--json", action="store_true")
-    _add_model_args(model)
+    _add_setting_args(model, "model")
     return parser
 
 

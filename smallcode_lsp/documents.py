@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from smallcode_lsp.context.document import ParsedDocument
-from smallcode_lsp.context.scope import function_span
+from smallcode_lsp.context.scope import binding_scope, function_span
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,20 @@ class DocumentStore:
             return None
         return doc.copy()
 
-    def function_span(self, uri: str, text: str, offset: int) -> tuple[int, int] | None:
-        """The function around `offset` in the document as `text` (None when unparsed)."""
+    def syntax(self, uri: str, text: str) -> DocumentSyntax | None:
+        """The parsed document as `text`, for next-edit propagation (None when unparsed)."""
         doc = self._docs.get(uri)
-        if doc is None or doc.text != text:
-            return None
-        return function_span(doc, offset)
+        return DocumentSyntax(doc) if doc is not None and doc.text == text else None
+
+
+class DocumentSyntax:
+    """Syntax facts about one parsed document, by str offset."""
+
+    def __init__(self, doc: ParsedDocument) -> None:
+        self._doc = doc
+
+    def function_at(self, offset: int) -> tuple[int, int] | None:
+        return function_span(self._doc, offset)
+
+    def binding_scope(self, offset: int) -> tuple[int, int] | None:
+        return binding_scope(self._doc, offset)

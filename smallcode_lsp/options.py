@@ -239,6 +239,7 @@ class CompletionSettings:
     next_edit_format: str | None = setting(
         None,
         "prompt format of `nextEditModel` (empty: from its file name)",
+        shown="from the file name",
         choices=("sweep", "zeta"),  # one file each in nextedit/formats/
     )
     next_edit_debounce_ms: int = setting(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
 import sys
@@ -73,9 +72,10 @@ class SmallcodeServer(LanguageServer):
         )
         # The service exists from the start; `initialize` applies the client's settings and
         # starts loading the model (on a remote engine when `engineUrl` is set).
+        # Without an `engine` none runs until that load makes the one the settings ask for.
         self.service = CompletionService(
             settings or Settings(),
-            engine or LocalEngine(),
+            engine,
             on_status=self.status_changed,
             on_stats=self.completion_stats,
             choose_engine=None if engine else make_engine,
@@ -298,8 +298,8 @@ def create_server(settings: Settings | None = None) -> SmallcodeServer:
             return []
         text, at_version = document.source, document.version
         source = "propagation"
-        scope = functools.partial(ls.service.documents.function_span, key, text)
-        site = ls.next_edits.propagate(key, cursor, text, scope)
+        syntax = ls.service.documents.syntax(key, text)
+        site = ls.next_edits.propagate(key, cursor, text, syntax)
         if site is None and ls.next_edit_model.active:
             source = "model"
             path = fs_path(uri) or key

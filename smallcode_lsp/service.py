@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 from smallcode_lsp.cadence import TypingCadence
 from smallcode_lsp.default_model import default_model_path
 from smallcode_lsp.documents import DocumentStore, TextEdit
-from smallcode_lsp.engine.base import CompletionModel, Engine
+from smallcode_lsp.engine.base import CompletionModel, Engine, EngineJob, EngineStatus, NoModel
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.fallback import FallbackEngine
-from smallcode_lsp.engine.info import ModelInfo, ModelLoadError, RemoteOptions
+from smallcode_lsp.engine.info import LoadOptions, ModelInfo, ModelLoadError, RemoteOptions
 from smallcode_lsp.engine.local.engine import LocalEngine
 from smallcode_lsp.engine.remote.engine import RemoteEngine, client_key
 from smallcode_lsp.options import Settings
@@ -84,6 +85,29 @@ class _Probe:
         return []
 
 
+class _NoEngine:
+    """Stands in until the first load picks the engine the settings ask for (`make_engine`):
+    no thread, no model, so a remote `engineUrl` never starts an in-process engine."""
+
+    def load(self, resolve_path: Callable[[], str], options: LoadOptions) -> Future[ModelInfo]:
+        future: Future[ModelInfo] = Future()
+        future.set_exception(ModelLoadError("no engine chosen"))
+        return future
+
+    def complete(
+        self, job: EngineJob, cancel: CancelToken, *, background: bool = False
+    ) -> Future[list[Completion]]:
+        future: Future[list[Completion]] = Future()
+        future.set_exception(NoModel("no model loaded"))
+        return future
+
+    def status(self) -> EngineStatus:
+        return EngineStatus()
+
+    def close(self) -> None:
+        pass
+
+
 def make_engine(remote: RemoteOptions | None) -> Engine:
     """The in-process engine, or a remote one when `engineUrl` is set (with the in-process
     model while it is down, when `engineFallback` is on)."""
@@ -98,7 +122,7 @@ class CompletionService:
     def __init__(
         self,
         settings: Settings,
-        engine: Engine,
+        engine: Engine | None = None,
         on_status: Callable[[], None] | None = None,
         on_stats: Callable[[dict[str, object]], None] | None = None,
         clock: Clock = time.perf_counter,
@@ -106,9 +130,13 @@ class CompletionService:
         on_error: Callable[[str], None] | None = None,
     ) -> None:
         """`choose_engine`: replace `engine` at load when the settings ask for another
-        (in-process or remote); without it the given engine is kept (tests)."""
+        (in-process or remote); without it the given engine is kept (tests). Without an
+        `engine`, none runs until the first load makes the one the settings ask for
+        (`choose_engine`, by default `make_engine`)."""
         self.settings = settings
-        self.engine = engine
+        if engine is None:
+            choose_engine = choose_engine or make_engine
+        self.engine: Engine = engine if engine is not None else _NoEngine()
         self._choose_engine = choose_engine
         self._remote: RemoteOptions | None = None  # what `engine` was made for
         self._roots: list[str] = []
@@ -123,7 +151,7 @@ class CompletionService:
         self._index: WorkspaceIndex | None = None
         self._sources = ContextSources()  # handed to jobs: touched on the engine's thread only
         cadence = TypingCadence()
-        self.scheduler = Scheduler(engine, cadence, clock)
+        self.scheduler = Scheduler(self.engine, cadence, clock)
         self.prefetcher = Prefetcher(
             self.scheduler, cadence, self._prefetch_job, self._grow_job, clock
         )
@@ -169,7 +197,7 @@ class CompletionService:
         if self._choose_engine is None:
             return
         wanted = self.settings.engine.remote_options(client_key(self._roots))
-        if wanted == self._remote:
+        if wanted == self._remote and not isinstance(self.engine, _NoEngine):
             return
         self.scheduler.close()  # cancels what still runs on the old engine
         self.engine.close()

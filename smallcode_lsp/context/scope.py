@@ -196,3 +196,36 @@ def function_span(doc: ParsedDocument, offset: int) -> tuple[int, int] | None:
             return doc.str_offset(node.start_byte), doc.str_offset(node.end_byte)
         node = node.parent
     return None
+
+
+BINDING_FIELDS = ("name", "left", "declarator", "pattern", "alias")
+
+
+def _function_like(node: Node) -> bool:
+    kind = node.type
+    named = any(w in kind for w in ("function", "method", "lambda", "closure", "arrow"))
+    return named and node.child_by_field_name("body") is not None
+
+
+def binding_scope(doc: ParsedDocument, offset: int) -> tuple[int, int] | None:
+    """Where the name bound by the identifier at `offset` is visible, as str offsets: the
+    function around a parameter or local, the enclosing one (or the file) around a
+    function's own name; None when the identifier is a use, not a binding."""
+    root = doc.root
+    if root is None:
+        return None
+    b = doc.byte_offset(offset)
+    node: Node | None = root.named_descendant_for_byte_range(b, b)
+    if node is None or "identifier" not in node.type or node.parent is None:
+        return None
+    parent = node.parent
+    if "parameter" not in parent.type and not any(
+        parent.child_by_field_name(f) == node for f in BINDING_FIELDS
+    ):
+        return None
+    outer: Node | None = parent.parent if _function_like(parent) else parent
+    while outer is not None and not _function_like(outer):
+        outer = outer.parent
+    if outer is None:
+        return (0, len(doc.text))
+    return doc.str_offset(outer.start_byte), doc.str_offset(outer.end_byte)

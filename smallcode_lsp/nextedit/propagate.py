@@ -45,6 +45,7 @@ class Site:
     start: int
     end: int
     text: str
+    kind: str = ""  # the pattern's kind (rename, rewrite, ...), for logs and benchmarks
 
 
 def whole_tokens(before: str, change: Change) -> Change:
@@ -240,7 +241,29 @@ def sites(pattern: Pattern, text: str) -> Iterator[Site]:
         start, end = match.span("site")
         replacement = render(pattern, match)
         if text[start:end] != replacement:
-            yield Site(start, end, replacement)
+            kind = pattern.kind + ("+holes" if pattern.general else "")
+            yield Site(start, end, replacement, kind)
+
+
+def explains(pattern: Pattern, before: str, change: Change) -> bool:
+    """Whether `pattern`, applied to `before`, makes exactly `change` (widened to tokens)."""
+    change = whole_tokens(before, change)
+    lo = before.rfind("\n", 0, max(0, before.rfind("\n", 0, change.start))) + 1
+    hi = before.find("\n", before.find("\n", change.old_end) + 1)
+    hi = len(before) if hi < 0 else hi
+    for match in pattern.regex.finditer(before, lo, hi):
+        if match.span("site") == (change.start, change.old_end):
+            return render(pattern, match) == change.new
+    return False
+
+
+def neighbours(text: str, start: int, end: int) -> tuple[str, str]:
+    """The token just before `start` and just after `end`, on their lines ("" at a line end)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    left = lex(text[line_start:start])
+    right = lex(text[end : len(text) if line_end < 0 else line_end])
+    return (left[-1].text if left else "", right[0].text if right else "")
 
 
 def nearest_first(found: list[Site], cursor: int) -> list[Site]:

@@ -11,12 +11,31 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from smallcode_lsp.nextedit import filters
 from smallcode_lsp.nextedit.history import EditHistory, UserEdit
-from smallcode_lsp.nextedit.propagate import Site, infer, nearest_first, sites
+from smallcode_lsp.nextedit.propagate import (
+    Pattern,
+    Site,
+    explains,
+    infer,
+    nearest_first,
+    neighbours,
+    sites,
+    whole_tokens,
+)
 
-Scope = Callable[[int], tuple[int, int] | None]
+
+class Syntax(Protocol):
+    """What propagation asks of the document's syntax tree (documents.DocumentSyntax)."""
+
+    def function_at(self, offset: int) -> tuple[int, int] | None: ...
+
+    def binding_scope(self, offset: int) -> tuple[int, int] | None:
+        """Where the name bound at `offset` is visible; None when it is a use, not a binding."""
+        ...
+
 
 MAX_OFFERS = 32  # offered edits remembered to recognise an accepted one
 REJECTED_S = 120.0  # how long a rejected suggestion stays unshown at its spot
@@ -91,23 +110,23 @@ class NextEditService:
         return None
 
     def suggest(
-        self, uri: str, version: int | None, cursor: int, text: str, scope: Scope | None = None
+        self, uri: str, version: int | None, cursor: int, text: str, syntax: Syntax | None = None
     ) -> list[Offer]:
         """At most one next edit (by propagation) for the document as `text` at `version`."""
-        site = self.propagate(uri, cursor, text, scope)
+        site = self.propagate(uri, cursor, text, syntax)
         return [] if site is None else [self.offer(uri, version, site, text, "propagation")]
 
     def propagate(
-        self, uri: str, cursor: int, text: str, scope: Scope | None = None
+        self, uri: str, cursor: int, text: str, syntax: Syntax | None = None
     ) -> Site | None:
-        """`scope(offset)`: the function around an offset of `text`, for one-letter renames
-        (None: no syntax tree; those are then not propagated)."""
+        """`syntax`: the document's tree as `text` (None: unparsed; one-letter renames and
+        renames of a definition are then not propagated)."""
         doc = self._docs.get(uri)
         if doc is None:
             return None
         if doc.history.text != text:  # a change we missed (or a full resync): follow it
             doc.history.record(text, self._clock())
-        return self._propagate(doc, cursor, text, scope)
+        return self._propagate(doc, cursor, text, syntax)
 
     def recent(self, uri: str) -> list[UserEdit]:
         doc = self._docs.get(uri)
@@ -132,12 +151,12 @@ class NextEditService:
         return offer
 
     def _propagate(
-        self, doc: _Document, cursor: int, text: str, scope: Scope | None
+        self, doc: _Document, cursor: int, text: str, syntax: Syntax | None
     ) -> Site | None:
         recent = doc.history.recent()
         now = self._clock()
         for edit in recent[:PATTERN_EDITS]:
-            site = self._next_site(edit, recent, doc, cursor, text, now, scope)
+            site = self._next_site(edit, recent, doc, cursor, text, now, syntax)
             if site is not None:
                 return site
         return None
@@ -150,12 +169,23 @@ class NextEditService:
         cursor: int,
         text: str,
         now: float,
-        scope: Scope | None,
+        syntax: Syntax | None,
     ) -> Site | None:
+        others = [e for e in recent if e is not edit]
         for pattern in infer(edit.before, edit.change):
+            seen = [e for e in others if explains(pattern, e.before, e.change)]
+            defined = _definition_scope(pattern, edit, syntax)
+            if not seen and defined is None:
+                continue  # seen once: a change, not yet a repeated one
             found = [s for s in sites(pattern, text) if filters.allowed(s, text, recent)]
+            found = [s for s in found if _alike(s, text, [edit, *seen])]
+            within = defined or (
+                _one_function([edit, *seen], syntax) if pattern.kind == "rename" and seen else None
+            )
+            if within is not None:  # a definition's uses, or a local renamed twice in one function
+                found = [s for s in found if within[0] <= s.start < within[1]]
             if pattern.local:
-                where = scope(edit.span[0]) if scope is not None and edit.span else None
+                where = syntax.function_at(edit.span[0]) if syntax and edit.span else None
                 found = [s for s in found if where and where[0] <= s.start < where[1]]
             for site in nearest_first(found, cursor):
                 rejected_at = doc.rejected.get(filters.rejection_key(site, text))
@@ -181,3 +211,43 @@ class NextEditService:
             doc.rejected[offer.key] = self._clock()
             for key in [k for k, t in doc.rejected.items() if self._clock() - t >= REJECTED_S]:
                 del doc.rejected[key]
+
+
+def _alike(site: Site, text: str, instances: list[UserEdit]) -> bool:
+    """Where every instance the user edited had the same token on one side, the site must too
+    (`t.Dict[` edited twice: a `Dict` in `from typing import Dict` is another thing)."""
+    if len(instances) < 2:
+        return True  # one instance (a definition renamed) says nothing about its uses' sides
+    sides = [neighbours(e.before, *_token_span(e)) for e in instances]
+    here = neighbours(text, site.start, site.end)
+    return all(
+        here[side] == sides[0][side]
+        for side in (0, 1)
+        if all(s[side] == sides[0][side] for s in sides)
+    )
+
+
+def _token_span(edit: UserEdit) -> tuple[int, int]:
+    change = whole_tokens(edit.before, edit.change)
+    return change.start, change.old_end
+
+
+def _one_function(instances: list[UserEdit], syntax: Syntax | None) -> tuple[int, int] | None:
+    """The function all the instances lie in, if one does (their current spans)."""
+    if syntax is None or any(e.span is None for e in instances):
+        return None
+    functions = {syntax.function_at(e.span[0]) for e in instances if e.span is not None}
+    if len(functions) != 1:
+        return None
+    return next(iter(functions))
+
+
+def _definition_scope(
+    pattern: Pattern, edit: UserEdit, syntax: Syntax | None
+) -> tuple[int, int] | None:
+    """For a rename where the name is bound (`def f`, a parameter, `x = ...`), where it is
+    visible: once is evidence enough that its uses there follow. None otherwise: any other
+    change must be seen twice before it is repeated."""
+    if pattern.kind != "rename" or syntax is None or edit.span is None:
+        return None
+    return syntax.binding_scope(edit.span[0])

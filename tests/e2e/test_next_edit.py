@@ -132,23 +132,32 @@ async def test_a_rename_yields_the_next_sites_edit_one_after_another(
 async def test_an_edit_that_reverts_the_users_last_one_is_never_offered(
     client: LanguageClient,
 ) -> None:
-    doc = Doc(client, "file:///tmp/revert.py", "x = old\ny = old\nz = new\n")
-    doc.type_over("old", "new")  # line 1
-    assert [e["text"] for e in await doc.next_edit(7)] == ["new"]  # y's old -> new
+    doc = Doc(client, "file:///tmp/revert.py", "x = old\ny = old\nz = old\nw = new\n")
+    assert await doc.next_edit(7) == []  # nothing edited yet
+    doc.type_over("old", "new")  # x
+    assert await doc.next_edit(7) == []  # once is a change, not yet a repeated one
     await asyncio.sleep(2.1)  # a pause: the next change is an edit of its own
-    doc.type_over("new", "old", occurrence=1)  # z's new -> old: the user changed their mind
-    # `new` -> `old` would rewrite x, which the user just wrote; old -> new at y would undo z
-    assert await doc.next_edit(doc.offset(2, 7)) == []
+    doc.type_over("old", "new")  # y: now it repeats
+    assert [(e["range"]["start"]["line"], e["text"]) for e in await doc.next_edit(15)] == [
+        (2, "new")
+    ]
+    await asyncio.sleep(2.1)
+    doc.type_over("new", "old", occurrence=2)  # w: new -> old, the user changed their mind
+    # `new` -> `old` would rewrite x and y, which the user just wrote; z's old -> new would
+    # undo what the user just did at w
+    assert await doc.next_edit(doc.offset(3, 7)) == []
 
 
 async def test_a_rejected_edit_is_not_offered_again_at_its_spot(client: LanguageClient) -> None:
-    doc = Doc(client, "file:///tmp/reject.py", "f(old)\ng(old)\nh(old)\n")
+    doc = Doc(client, "file:///tmp/reject.py", "f(old)\ng(old)\nh(old)\nk(old)\n")
     doc.type_over("old", "new")
-    first = (await doc.next_edit(5))[0]
-    assert first["range"]["start"]["line"] == 1
+    await asyncio.sleep(2.1)
+    doc.type_over("old", "new")
+    first = (await doc.next_edit(12))[0]
+    assert first["range"]["start"]["line"] == 2
     doc.notify("smallcode/didRejectInlineEdit", first)
-    again = await doc.next_edit(5)
-    assert [e["range"]["start"]["line"] for e in again] == [2]
+    again = await doc.next_edit(12)
+    assert [e["range"]["start"]["line"] for e in again] == [3]
 
 
 async def test_a_stale_version_or_an_unknown_document_gets_no_edit(client: LanguageClient) -> None:
@@ -164,12 +173,14 @@ async def test_a_stale_version_or_an_unknown_document_gets_no_edit(client: Langu
 async def test_a_big_real_file_answers_fast(client: LanguageClient) -> None:
     text = Path(_pydecimal.__file__).read_text()
     doc = Doc(client, Path(_pydecimal.__file__).as_uri(), text)
-    doc.type_over("_dec_from_triple", "_decimal_from_triple")
+    definition = text.index("def _dec_from_triple") + len("def ")
+    # rename the definition (a use renamed once is not yet a repeated change)
+    doc.replace(definition, definition + len("_dec_from_triple"), "_decimal_from_triple")
     timings = []
     for pause in (0.0, 0.2):  # right behind the keystrokes, and after a client's debounce
         await asyncio.sleep(pause)
         started = time.perf_counter()
-        edits = await doc.next_edit(text.index("_dec_from_triple") + 20)
+        edits = await doc.next_edit(definition + 20)
         timings.append((time.perf_counter() - started) * 1000)
         assert [e["text"] for e in edits] == ["_decimal_from_triple"]
     print(

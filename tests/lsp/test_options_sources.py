@@ -18,6 +18,9 @@ from smallcode_lsp.options import SETTINGS_SPEC, SettingSpec
 ROOT = Path(__file__).resolve().parents[2]
 FIX = "run `python scripts/sync_editor_settings.py` (it writes them from smallcode_lsp/options.py)"
 SPEC = {spec.key: spec for spec in SETTINGS_SPEC}
+# The editors' settings UIs list every setting but the benchmark switches.
+EDITOR = {key: spec for key, spec in SPEC.items() if spec.group != "bench"}
+BENCH = {key: spec for key, spec in SPEC.items() if spec.group == "bench"}
 
 
 def _sync() -> Any:
@@ -38,7 +41,7 @@ def _default(spec: SettingSpec) -> Any:
 
 def _check_schema(where: str, props: dict[str, Any], *, string_default: Any) -> None:
     """`props`: key -> JSON-schema property, as VS Code and LSP4IJ read them."""
-    assert set(props) == set(SPEC), f"{where}: keys differ from the spec; {FIX}"
+    assert set(props) == set(EDITOR), f"{where}: keys differ from the spec; {FIX}"
     for key, prop in props.items():
         spec = SPEC[key]
         kind = ["string", "null"] if spec.kind == "string" and string_default is None else spec.kind
@@ -60,7 +63,7 @@ def test_vscode_package_json() -> None:
     server = {
         k.removeprefix("smallcode."): v
         for k, v in props.items()
-        if k.removeprefix("smallcode.") in SPEC
+        if k.removeprefix("smallcode.") in EDITOR
     }
     _check_schema("editors/vscode/package.json", server, string_default="")
     own = {k for k in props if k.removeprefix("smallcode.") not in SPEC}
@@ -82,8 +85,29 @@ def test_nvim_server_keys() -> None:
     block = re.search(r"M\.server_keys = \{\n(.*?)\n\}", text, re.DOTALL)
     assert block, f"editors/nvim/lua/smallcode/config.lua: no M.server_keys table; {FIX}"
     found = dict(re.findall(r"^\s*(\w+) = '(\w+)',$", block.group(1), re.MULTILINE))
-    want = {key: sync.NVIM_TYPES[spec.kind] for key, spec in SPEC.items()}
+    want = {key: sync.NVIM_TYPES[spec.kind] for key, spec in EDITOR.items()}
     assert found == want, f"editors/nvim/lua/smallcode/config.lua server_keys; {FIX}"
+    # The benchmark switches are not listed but still accepted by setup() (bench_keys).
+    block = re.search(r"M\.bench_keys = \{\n(.*?)\n\}", text, re.DOTALL)
+    assert block, f"editors/nvim/lua/smallcode/config.lua: no M.bench_keys table; {FIX}"
+    found = dict(re.findall(r"^\s*(\w+) = '(\w+)',$", block.group(1), re.MULTILINE))
+    assert found == {key: sync.NVIM_TYPES[spec.kind] for key, spec in BENCH.items()}
+    assert "M.server_keys[key] or M.bench_keys[key]" in text
+
+
+def test_benchmark_switches_stay_out_of_the_editors_settings_pages() -> None:
+    assert BENCH, "the bench group has settings"
+    texts = {
+        "editors/vscode/package.json": sync.VSCODE.read_text(),
+        "editors/jetbrains/smallcode/initializationOptions.schema.json": sync.JB_INIT.read_text(),
+        "editors/jetbrains/smallcode/settings.schema.json": sync.JB_SETTINGS.read_text(),
+        "editors/nvim/doc/smallcode.txt": sync.NVIM_DOC.read_text(),
+    }
+    for where, text in texts.items():
+        for key in BENCH:
+            assert key not in text, f"{where} lists the benchmark switch {key}; {FIX}"
+    settings_doc = sync.SETTINGS_DOC.read_text()  # docs/settings.md keeps them, a table apart
+    assert all(f"| `{key}` |" in settings_doc for key in BENCH)
 
 
 def test_every_generated_part_is_current() -> None:

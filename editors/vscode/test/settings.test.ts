@@ -26,7 +26,7 @@ test('defaults give the server defaults and leave optional keys out', () => {
 });
 
 test('every server setting is pushed, the launch settings are not', () => {
-  for (const key of ['enable', 'model', 'maxTokens', 'latencyBudgetMs', 'cacheReuse', 'cpuMoe']) {
+  for (const key of ['enable', 'model', 'maxTokens', 'latencyBudgetMs', 'engineFallback', 'cpuMoe']) {
     assert.ok(SERVER_KEYS.includes(key), key);
   }
   for (const key of RESTART_KEYS) {

@@ -79,6 +79,11 @@ M.server_keys = {
   nextEditDebounceMs = 'number',
   securityLint = 'boolean',
   debug = 'boolean',
+}
+
+--- Benchmark switches: accepted and passed to the server, not listed as settings.
+--- Generated from smallcode_lsp/options.py by scripts/sync_editor_settings.py: do not edit.
+M.bench_keys = {
   cacheReuse = 'boolean',
   cacheShift = 'boolean',
 }
@@ -101,7 +106,7 @@ function M.resolve(opts)
   check('debounce_ms', cfg.debounce_ms, 'number')
   check('filetypes', cfg.filetypes, 'table', true)
   for key, value in pairs(cfg.server) do
-    local want = M.server_keys[key]
+    local want = M.server_keys[key] or M.bench_keys[key]
     if not want then
       local known = vim.tbl_keys(M.server_keys)
       table.sort(known)
