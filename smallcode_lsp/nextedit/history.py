@@ -43,6 +43,8 @@ class EditHistory:
         if change is None:
             return
         newest = self._edits[-1] if self._edits else None
+        if newest is not None and newest.span is not None and self._open:
+            change = slid_to(change, self.text, newest.span[1])
         if (
             newest is not None
             and self._open
@@ -107,3 +109,15 @@ def structural(change: Change) -> bool:
         or "\n" in change.new
         or max(len(change.old), len(change.new)) > STRUCTURAL_CHARS
     )
+
+
+def slid_to(change: Change, before: str, at: int) -> Change:
+    """An insertion the diff placed to the right of `at` slid back left to touch it when the
+    text allows (typing the `s` of `cls` over `cl|s`: the diff says after the old `s`)."""
+    start, new = change.start, change.new
+    if change.old or not new:
+        return change
+    while start > at and before[start - 1] == new[-1]:
+        start -= 1
+        new = before[start] + new[:-1]
+    return Change(start, "", new) if start == at else change

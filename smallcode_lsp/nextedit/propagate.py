@@ -140,6 +140,8 @@ def infer(before: str, change: Change) -> list[Pattern]:
     change = whole_tokens(before, change)
     if "".join(change.old.split()) == "".join(change.new.split()):
         return []  # whitespace only
+    if "\n" in change.old or "\n" in change.new:
+        return []  # lines added or joined: structure, not a token change that repeats
     old, new = lex(change.old), lex(change.new)
     if len(old) == 1 and old[0].kind == "word" and len(new) == 1 and new[0].kind == "word":
         # A short name (`w` -> `width`) is renamed where it means the same: its function.
@@ -149,8 +151,6 @@ def infer(before: str, change: Change) -> list[Pattern]:
     if old and specific(old):
         kind = "delete" if not new else ("rename" if len(old) == len(new) == 1 else "rewrite")
         return _replacing(kind, change, old, new)
-    if "\n" in change.new.strip("\n") or change.new.startswith("\n") or change.new.endswith("\n"):
-        return []  # new lines: the anchors below are one line's tokens
     return _anchored(before, change, old, new)
 
 
@@ -159,7 +159,7 @@ def _replacing(kind: str, change: Change, old: list[Token], new: list[Token]) ->
     patterns = [Pattern(kind, re.compile(f"(?P<site>{exact})"), (change.new,), False)]
     pairs = _kept_names(old, new)
     literal = [t for i, t in enumerate(old) if i not in {a for a, _ in pairs}]
-    if pairs and specific(literal) and any(t.kind == "word" for t in literal):
+    if pairs and len(literal) >= 2 and specific(literal) and any(t.kind == "word" for t in literal):
         holes_old = {a: n for n, (a, _) in enumerate(pairs)}
         holes_new = {b: n for n, (_, b) in enumerate(pairs)}
         general = _bounded(_tokens_regex(old, holes_old), old[0], old[-1])
@@ -180,9 +180,12 @@ def _anchored(before: str, change: Change, old: list[Token], new: list[Token]) -
     line_end = len(before) if line_end < 0 else line_end
     on_left = _line_tokens(before, line_start, change.start)
     right = _line_tokens(before, change.old_end, line_end)[:CONTEXT_AFTER]
-    for width in range(1, MAX_CONTEXT_BEFORE + 1):  # the fewest tokens that name the place
+    # The fewest tokens on the left that name the place, and the one before them: `code>`
+    # alone is also in `</code>`, `(with_attribute` in any call of it.
+    for width in range(1, MAX_CONTEXT_BEFORE + 1):
         left = on_left[-width:]
-        if len(left) + len(right) >= 2 and named(left + right):
+        if named(left):
+            left = on_left[-width - 1 :]
             break
     else:
         return []

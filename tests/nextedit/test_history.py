@@ -66,3 +66,12 @@ def test_typing_right_after_a_paste_is_an_edit_of_its_own() -> None:
     history.record(text, 0.5)
     assert len(history.recent()) == 2
     assert (history.recent()[0].change.old, history.recent()[0].change.new) == ("value", "result")
+
+
+def test_a_typed_letter_the_diff_places_one_too_far_right_still_extends_the_edit() -> None:
+    history = EditHistory("cls = 1\n")
+    history.record("s = 1\n", 0.0)  # `cl` selected and deleted
+    history.record("as = 1\n", 0.1)
+    history.record("ass = 1\n", 0.2)  # typed `s` before the old `s`: the diff says after it
+    edits = history.recent()
+    assert len(edits) == 1 and edits[0].span == (0, 2)

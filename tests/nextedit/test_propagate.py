@@ -58,3 +58,15 @@ def test_an_applied_site_is_not_offered_again() -> None:
     before = "old()\nnew()\nold()\n"
     after = "new()\nnew()\nold()\n"
     assert next_sites(before, after) == [("old", "new")]
+
+
+def test_a_line_inserted_is_structure_not_a_rewrite_of_a_word() -> None:
+    # The diff places it mid-line (`co` + `ntextlib\nimport co` + `py`): never "rewrite `copy`"
+    before = "import copy\n\nx = copy.copy(y)  # the copy's value\n"
+    assert next_sites(before, before.replace("import copy", "import contextlib\nimport copy")) == []
+
+
+def test_an_insertion_keeps_the_token_before_the_name_that_anchors_it() -> None:
+    before = "<code>a</code>\n<code>b</code>\n"
+    after = before.replace("<code>", '<code class="x">', 1)
+    assert next_sites(before, after) == [("", ' class="x"')]  # not inside `</code>`
