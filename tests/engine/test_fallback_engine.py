@@ -15,7 +15,7 @@ from smallcode_lsp.engine.info import LoadOptions, ModelInfo, RemoteOptions
 from smallcode_lsp.engine.remote.engine import RemoteEngine
 from smallcode_lsp.types import Completion
 from tests.e2e.llama_server import free_port
-from tests.engine.test_remote_engine_faults import FakeLlamaServer, fake  # noqa: F401
+from tests.engine.remote.test_remote_engine_faults import FakeLlamaServer, fake  # noqa: F401
 from tests.fake_engine import FakeEngine, model_info
 
 

@@ -1,6 +1,7 @@
 """Tiny checkpoints and their GGUFs, built once per test session (they cost seconds each).
 
-Fixtures shared by the quantizer's tests and the engine's MoE test (tests/engine/test_moe_knobs.py),
+Fixtures shared by the quantizer's tests and the engine's MoE test
+(tests/engine/local/test_moe_knobs.py),
 registered for the whole suite by tests/conftest.py. A test that asks for one is skipped when
 torch, transformers or llama_cpp is missing.
 """

@@ -11,7 +11,7 @@ from smallcode_lsp.engine.tokens import BlockTokenizer
 
 pytestmark = pytest.mark.e2e
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
+FIXTURES = Path(__file__).parents[2] / "fixtures"
 
 
 def test_block_tokens_equal_whole_text_tokens_on_real_code(model: LoadedModel) -> None:
