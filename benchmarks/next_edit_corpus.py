@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from smallcode_lsp.default_model import machine_cache_dir  # noqa: E402
+from smallcode_lsp.nextedit.text import common_prefix, common_suffix  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -238,13 +239,8 @@ def _trimmed(
 
 def common_ends(x: str, y: str) -> tuple[int, int]:
     """(common prefix length, common suffix length of what follows it)."""
-    head = 0
-    while head < min(len(x), len(y)) and x[head] == y[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(x), len(y)) - head and x[-1 - tail] == y[-1 - tail]:
-        tail += 1
-    return head, tail
+    head = common_prefix(x, y)
+    return head, common_suffix(x, y, min(len(x), len(y)) - head)
 
 
 def group_edits(edits: Iterable[Edit]) -> tuple[list[list[Edit]], list[Edit]]:

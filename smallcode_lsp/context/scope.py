@@ -182,6 +182,21 @@ def identifiers_near(
     return list(seen)
 
 
+def _function_like(node: Node) -> bool:
+    kind = node.type
+    named = any(w in kind for w in ("function", "method", "lambda", "closure", "arrow"))
+    return named and node.child_by_field_name("body") is not None
+
+
+def _span_of_function(doc: ParsedDocument, node: Node | None) -> tuple[int, int] | None:
+    """Str offsets of `node` or its nearest function-like ancestor (None: there is none)."""
+    while node is not None and not _function_like(node):
+        node = node.parent
+    if node is None:
+        return None
+    return doc.str_offset(node.start_byte), doc.str_offset(node.end_byte)
+
+
 def function_span(doc: ParsedDocument, offset: int) -> tuple[int, int] | None:
     """Str offsets of the innermost function-like definition around `offset` (None outside
     one, or without a tree): where a one-letter name means one thing."""
@@ -189,22 +204,10 @@ def function_span(doc: ParsedDocument, offset: int) -> tuple[int, int] | None:
     if root is None:
         return None
     b = doc.byte_offset(offset)
-    node: Node | None = root.descendant_for_byte_range(b, b)
-    while node is not None:
-        function_like = any(w in node.type for w in ("function", "method", "lambda", "closure"))
-        if (function_like or "arrow" in node.type) and node.child_by_field_name("body"):
-            return doc.str_offset(node.start_byte), doc.str_offset(node.end_byte)
-        node = node.parent
-    return None
+    return _span_of_function(doc, root.descendant_for_byte_range(b, b))
 
 
 BINDING_FIELDS = ("name", "left", "declarator", "pattern", "alias")
-
-
-def _function_like(node: Node) -> bool:
-    kind = node.type
-    named = any(w in kind for w in ("function", "method", "lambda", "closure", "arrow"))
-    return named and node.child_by_field_name("body") is not None
 
 
 def binding_scope(doc: ParsedDocument, offset: int) -> tuple[int, int] | None:
@@ -223,9 +226,5 @@ def binding_scope(doc: ParsedDocument, offset: int) -> tuple[int, int] | None:
         parent.child_by_field_name(f) == node for f in BINDING_FIELDS
     ):
         return None
-    outer: Node | None = parent.parent if _function_like(parent) else parent
-    while outer is not None and not _function_like(outer):
-        outer = outer.parent
-    if outer is None:
-        return (0, len(doc.text))
-    return doc.str_offset(outer.start_byte), doc.str_offset(outer.end_byte)
+    outer = parent.parent if _function_like(parent) else parent
+    return _span_of_function(doc, outer) or (0, len(doc.text))

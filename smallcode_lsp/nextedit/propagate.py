@@ -68,11 +68,14 @@ def whole_tokens(before: str, change: Change) -> Change:
     return Change(start, before[start:end], new)
 
 
+def named(tokens: list[Token]) -> bool:
+    """Has a real name (a word of two letters or more) or a string: `( a )` names no place."""
+    return any(t.kind == "string" or (t.kind == "word" and len(t.text) >= 2) for t in tokens)
+
+
 def specific(tokens: list[Token]) -> bool:
-    """Enough literal text to name a place: a real word or string, or a few tokens with one."""
-    if any(t.kind == "string" or (t.kind == "word" and len(t.text) >= 2) for t in tokens):
-        return True
-    return len(tokens) >= 3 and any(t.kind == "word" for t in tokens)
+    """Enough literal text to name a place: a real name, or a few tokens with a word."""
+    return named(tokens) or (len(tokens) >= 3 and any(t.kind == "word" for t in tokens))
 
 
 def _joint(left: Token, right: Token) -> str:
@@ -166,11 +169,6 @@ def _replacing(kind: str, change: Change, old: list[Token], new: list[Token]) ->
         template = _template(change.new, new, holes_new)
         patterns.append(Pattern(kind, re.compile(f"(?P<site>{general})"), template, True))
     return patterns
-
-
-def named(tokens: list[Token]) -> bool:
-    """Has a real name (a word of two letters or more) or a string: `( a )` names no place."""
-    return any(t.kind == "string" or (t.kind == "word" and len(t.text) >= 2) for t in tokens)
 
 
 def _anchored(before: str, change: Change, old: list[Token], new: list[Token]) -> list[Pattern]:

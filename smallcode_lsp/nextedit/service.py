@@ -178,7 +178,8 @@ class NextEditService:
             if not seen and defined is None:
                 continue  # seen once: a change, not yet a repeated one
             found = [s for s in sites(pattern, text) if filters.allowed(s, text, recent)]
-            found = [s for s in found if _alike(s, text, [edit, *seen])]
+            agreed = _agreed_sides([edit, *seen])
+            found = [s for s in found if _on_sides(s, text, agreed)]
             within = defined or (
                 _one_function([edit, *seen], syntax) if pattern.kind == "rename" and seen else None
             )
@@ -213,18 +214,23 @@ class NextEditService:
                 del doc.rejected[key]
 
 
-def _alike(site: Site, text: str, instances: list[UserEdit]) -> bool:
-    """Where every instance the user edited had the same token on one side, the site must too
-    (`t.Dict[` edited twice: a `Dict` in `from typing import Dict` is another thing)."""
+def _agreed_sides(instances: list[UserEdit]) -> dict[int, str]:
+    """The token every instance the user edited had on a side (0: left, 1: right), where they
+    agree (`t.Dict[` edited twice: a `Dict` in `from typing import Dict` is another thing).
+    One instance (a definition renamed) says nothing about its uses' sides."""
     if len(instances) < 2:
-        return True  # one instance (a definition renamed) says nothing about its uses' sides
+        return {}
     sides = [neighbours(e.before, *_token_span(e)) for e in instances]
+    return {
+        side: sides[0][side] for side in (0, 1) if all(s[side] == sides[0][side] for s in sides)
+    }
+
+
+def _on_sides(site: Site, text: str, agreed: dict[int, str]) -> bool:
+    if not agreed:
+        return True
     here = neighbours(text, site.start, site.end)
-    return all(
-        here[side] == sides[0][side]
-        for side in (0, 1)
-        if all(s[side] == sides[0][side] for s in sides)
-    )
+    return all(here[side] == token for side, token in agreed.items())
 
 
 def _token_span(edit: UserEdit) -> tuple[int, int]:

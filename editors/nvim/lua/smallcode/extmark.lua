@@ -32,23 +32,6 @@ local function cursor()
   return c[1] - 1, c[2]
 end
 
-local function stop_timer(s)
-  if s.timer then
-    s.timer:stop()
-    if not s.timer:is_closing() then
-      s.timer:close()
-    end
-    s.timer = nil
-  end
-end
-
-local function cancel_pending(s)
-  if s.pending then
-    util.cancel(s.pending.client, s.pending.id)
-    s.pending = nil
-  end
-end
-
 function M.hide(bufnr)
   api.nvim_buf_clear_namespace(bufnr, M.ns, 0, -1)
 end
@@ -56,8 +39,8 @@ end
 --- Hides the suggestion and forgets it; cancels the timer and any request in flight.
 function M.clear(bufnr)
   local s = st(bufnr)
-  stop_timer(s)
-  cancel_pending(s)
+  util.stop_timer(s)
+  util.cancel_pending(s)
   s.items, s.index, s.invoked = {}, 1, false
   M.hide(bufnr)
 end
@@ -156,7 +139,7 @@ function M.request(bufnr, kind, on_done)
   if not client or not M.enabled then
     return
   end
-  cancel_pending(s)
+  util.cancel_pending(s)
   local win = api.nvim_get_current_win()
   local params = vim.lsp.util.make_position_params(win, client.offset_encoding)
   params.context = { triggerKind = kind }
@@ -190,8 +173,8 @@ function M.on_change(bufnr)
     return
   end
   s.items, s.index = {}, 1
-  cancel_pending(s)
-  stop_timer(s)
+  util.cancel_pending(s)
+  util.stop_timer(s)
   if not M.enabled then
     return
   end

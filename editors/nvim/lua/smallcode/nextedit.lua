@@ -140,23 +140,6 @@ end
 
 -- Buffer state and rendering.
 
-local function stop_timer(s)
-  if s.timer then
-    s.timer:stop()
-    if not s.timer:is_closing() then
-      s.timer:close()
-    end
-    s.timer = nil
-  end
-end
-
-local function cancel_pending(s)
-  if s.pending then
-    util.cancel(s.pending.client, s.pending.id)
-    s.pending = nil
-  end
-end
-
 --- Forgets the edit shown (no notification: it went stale or was replaced).
 local function hide(bufnr)
   local s = st(bufnr)
@@ -254,7 +237,7 @@ function M.request(bufnr)
   if not client or not M.enabled or api.nvim_get_current_buf() ~= bufnr then
     return
   end
-  cancel_pending(s)
+  util.cancel_pending(s)
   local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
   local version = M.version(bufnr)
   params.textDocument.version = version
@@ -281,8 +264,8 @@ function M.on_change(bufnr)
   end
   local s = st(bufnr)
   hide(bufnr)
-  cancel_pending(s)
-  stop_timer(s)
+  util.cancel_pending(s)
+  util.stop_timer(s)
   if not M.enabled then
     return
   end
@@ -312,8 +295,8 @@ end
 
 local function forget(bufnr)
   local s = st(bufnr)
-  stop_timer(s)
-  cancel_pending(s)
+  util.stop_timer(s)
+  util.cancel_pending(s)
   hide(bufnr)
   state[bufnr] = nil
 end
@@ -397,8 +380,8 @@ function M.set_enabled(enabled)
   if not enabled then
     for bufnr in pairs(state) do
       local s = st(bufnr)
-      stop_timer(s)
-      cancel_pending(s)
+      util.stop_timer(s)
+      util.cancel_pending(s)
       hide(bufnr)
     end
   end

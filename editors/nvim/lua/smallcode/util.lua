@@ -34,6 +34,25 @@ function M.cancel(client, id)
   return client.cancel_request(id)
 end
 
+--- Stops and closes a state's debounce timer (`s.timer`), if any.
+function M.stop_timer(s)
+  if s.timer then
+    s.timer:stop()
+    if not s.timer:is_closing() then
+      s.timer:close()
+    end
+    s.timer = nil
+  end
+end
+
+--- Cancels a state's request in flight (`s.pending = {client, id}`), if any.
+function M.cancel_pending(s)
+  if s.pending then
+    M.cancel(s.pending.client, s.pending.id)
+    s.pending = nil
+  end
+end
+
 --- LSP character (in the client's encoding) -> byte column of `line`.
 ---@param line string
 ---@param character integer
