@@ -44,13 +44,26 @@ def reference(model: LoadedModel) -> str:
     return text
 
 
+@pytest.fixture(scope="module")
+def warm_reference(model: LoadedModel) -> str:
+    """The answer once the whole prompt is cached: its last token is then decoded alone, not in
+    the 4-token tail, and llama.cpp's sums differ with the batch size (on some CPUs enough to
+    flip a near-tie of the greedy choice), so that is the answer a fully cached prompt gives."""
+    tokens = prompt(model)
+    clear(model)
+    generate(model, tokens, GenerationParams(max_tokens=1), [], CancelToken())
+    text, stats = generate(model, tokens, GREEDY, [], CancelToken())
+    assert stats.prompt_tokens_reused == len(tokens) - 1
+    return text
+
+
 PARAMS = GenerationParams(max_tokens=24)
 GREEDY = GenerationParams(max_tokens=24, speculative=False)
 
 
 @pytest.mark.parametrize("after_s", [0.05, 0.4, 1.5])
 def test_cancel_at_any_moment_leaves_a_reusable_cache(
-    model: LoadedModel, reference: str, after_s: float
+    model: LoadedModel, reference: str, warm_reference: str, after_s: float
 ) -> None:
     tokens = prompt(model)
     clear(model)
@@ -72,7 +85,8 @@ def test_cancel_at_any_moment_leaves_a_reusable_cache(
         assert len(cached) % PREFILL_CHUNK == 0 or len(cached) == len(tokens) - PREFILL_TAIL
     kept = len(cached)
     again, again_stats = generate(model, tokens, GREEDY, [], CancelToken())
-    assert again == reference  # the reused cache gives the same answer as a fresh one
+    # The reused cache answers as an uncancelled run whose cache held as much of the prompt.
+    assert again == (warm_reference if kept >= len(tokens) - 1 else reference)
     assert again_stats.prompt_tokens_reused == min(kept, len(tokens) - 1)
 
 

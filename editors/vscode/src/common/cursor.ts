@@ -8,7 +8,8 @@ export const DID_MOVE_CURSOR = 'smallcode/didMoveCursor';
 
 /**
  * Sends the active editor's cursor after it stops moving (clicks, arrow keys, go-to-definition,
- * search), on a change of editor and when the window regains focus. Not for typing: a
+ * search), on a change of editor, when the window regains focus, and once at the start: the
+ * cursor may have come to rest before the client ran (moves then were not sent). Not for typing: a
  * selection change that comes with a new document version is an edit, and a keystroke sends
  * its own request. (The event's `kind` does not tell: it may be undefined for key moves.)
  */
@@ -25,6 +26,7 @@ export function watchCursor(client: LanguageClient, delayMs = 100): vscode.Dispo
       position: c2p.asPosition(editor.selection.active),
     }).catch(() => undefined);
   }, delayMs);
+  send();
   return vscode.Disposable.from(
     { dispose: () => send.cancel() },
     vscode.window.onDidChangeTextEditorSelection((e) => {
