@@ -7,6 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+from smallcode_lsp.completion.plan import make_plan
+from smallcode_lsp.completion.run import run_alternatives
+from smallcode_lsp.completion.sources import ContextSources
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.info import ModelLoadError
 from smallcode_lsp.engine.local.generate import LocalModel
@@ -17,7 +20,6 @@ from smallcode_lsp.engine.remote.openai_api import CHARS_PER_TOKEN
 from smallcode_lsp.engine.remote.remote_model import RemoteModel
 from smallcode_lsp.languages import language_id_for_path
 from smallcode_lsp.options import Settings
-from smallcode_lsp.pipeline import ContextSources, make_plan, run_alternatives
 from smallcode_lsp.safety.lint import lint
 from smallcode_lsp.service import resolve_model_path
 from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
@@ -187,6 +189,8 @@ def eval_command(
     import time
     from dataclasses import replace
 
+    from smallcode_lsp.completion.plan import CompletionPlan
+    from smallcode_lsp.completion.run import run_completion
     from smallcode_lsp.evaluate import (
         build_tasks,
         eval_runs,
@@ -196,7 +200,6 @@ def eval_command(
         timed_request,
         versus,
     )
-    from smallcode_lsp.pipeline import CompletionPlan, run_completion
     from smallcode_lsp.workspace.index import WorkspaceIndex
 
     if settings.engine.engine_url:

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smallcode_lsp.cadence import TypingCadence
+from smallcode_lsp.completion.job import CompletionJob, JobKind
+from smallcode_lsp.completion.plan import CompletionPlan, make_plan
+from smallcode_lsp.completion.sources import ThreadSources
 from smallcode_lsp.default_model import default_model_path
 from smallcode_lsp.documents import DocumentStore, TextEdit
 from smallcode_lsp.engine.base import CompletionModel, Engine, EngineJob, EngineStatus, NoModel
@@ -25,13 +28,6 @@ from smallcode_lsp.engine.info import LoadOptions, ModelInfo, ModelLoadError, Re
 from smallcode_lsp.engine.local.engine import LocalEngine
 from smallcode_lsp.engine.remote.engine import RemoteEngine, client_key
 from smallcode_lsp.options import Settings
-from smallcode_lsp.pipeline import (
-    CompletionJob,
-    CompletionPlan,
-    ContextSources,
-    JobKind,
-    make_plan,
-)
 from smallcode_lsp.prefetcher import Prefetcher
 from smallcode_lsp.scheduler import Clock, Scheduler
 from smallcode_lsp.types import Completion, CompletionRequest, GenerationStats
@@ -149,7 +145,8 @@ class CompletionService:
         self.acceptance = Acceptance()
         self.documents = DocumentStore()
         self._index: WorkspaceIndex | None = None
-        self._sources = ContextSources()  # handed to jobs: touched on the engine's thread only
+        # Handed to jobs: each engine thread that runs them keeps its own context memory.
+        self._memory = ThreadSources()
         cadence = TypingCadence()
         self.scheduler = Scheduler(self.engine, cadence, clock)
         self.prefetcher = Prefetcher(
@@ -314,21 +311,19 @@ class CompletionService:
     def _job(self, request: CompletionRequest) -> CompletionJob:
         doc = request.document
         parsed = self.documents.snapshot(doc.uri, doc.text)
-        return CompletionJob(request, self._plan, self._sources, self._index, parsed)
+        return CompletionJob(request, self._plan, self._memory, self._index, parsed)
 
     def _prefetch_job(self, request: CompletionRequest) -> CompletionJob:
-        return CompletionJob(
-            request, self._plan, self._sources, self._index, kind=JobKind.PREFETCH
-        )
+        return CompletionJob(request, self._plan, self._memory, self._index, kind=JobKind.PREFETCH)
 
     def _grow_job(self, request: CompletionRequest) -> CompletionJob:
-        return CompletionJob(request, self._plan, self._sources, self._index, kind=JobKind.GROW)
+        return CompletionJob(request, self._plan, self._memory, self._index, kind=JobKind.GROW)
 
     def _warm_job(self, request: CompletionRequest) -> CompletionJob:
         doc = request.document
         parsed = self.documents.snapshot(doc.uri, doc.text)  # the tree kept in step, not a parse
         return CompletionJob(
-            request, self._plan, self._sources, self._index, parsed, kind=JobKind.WARM
+            request, self._plan, self._memory, self._index, parsed, kind=JobKind.WARM
         )
 
     def cursor_rests(self, request: CompletionRequest) -> None:

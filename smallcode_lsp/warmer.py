@@ -5,9 +5,9 @@ and the mental preparation before typing ~1.35 s (Card, Moran and Newell's keyst
 model). Clients say where the cursor rests (`smallcode/didMoveCursor`, or Copilot's
 `textDocument/didFocus` with the last position known there); once it has stayed put for
 REST_S, a background job prefills the prompt the first keystroke there will need
-(pipeline.warm_prompt), answers there, and the answer goes to the type-ahead cache: a first
-key that types along it is answered at once. Any user request preempts it (engine/worker.py);
-a move elsewhere replaces it. Event loop only.
+(completion.run.warm_prompt), answers there, and the answer goes to the type-ahead cache: a
+first key that types along it is answered at once. Any user request preempts it
+(engine/worker.py); a move elsewhere replaces it. Event loop only.
 """
 
 from __future__ import annotations

@@ -243,8 +243,8 @@ def test_ghost_text_and_tab_in_real_vscode(code_server: VSCode, tmp_path: Path) 
         if vscode.engine_url
         else r"smallcode_lsp\.engine\.local\.model: warm-up decode"
     )
-    channel = vscode.output_channel(r"\[info\] smallcode_lsp\.pipeline: completion")
-    assert re.search(r"\[info\] smallcode_lsp\.pipeline: completion \(", channel), channel
+    channel = vscode.output_channel(r"\[info\] smallcode_lsp\.completion: completion")
+    assert re.search(r"\[info\] smallcode_lsp\.completion: completion \(", channel), channel
     assert re.search(r"\[info\] " + loaded, channel), channel
     # The cursor rested after Ctrl+End: smallcode/didMoveCursor reached the server's warm-up.
     # Its start, not its end: the driver's next keys may preempt the prefill before it is done

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
+from smallcode_lsp.completion.job import JobKind
 from smallcode_lsp.engine.info import ModelInfo
 from smallcode_lsp.options import Settings
-from smallcode_lsp.pipeline import JobKind
 from smallcode_lsp.service import CompletionService
 from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
 from smallcode_lsp.warmer import REST_S

@@ -17,7 +17,7 @@ test('lines that are not records continue the record before them', () => {
   assert.deepEqual(p.line('llama_model_loader: loaded meta data'), { level: 'info', message: 'llama_model_loader: loaded meta data' });
   p.line('2026-11-30 14:10:48,123 ERROR smallcode_lsp.protocol: handler failed');
   assert.equal(p.line('  File "server.py", line 3, in f').level, 'error');
-  p.line('2026-11-30 14:10:49,000 INFO smallcode_lsp.pipeline: completion');
+  p.line('2026-11-30 14:10:49,000 INFO smallcode_lsp.completion: completion');
   assert.equal(p.line('more of that message').level, 'info');
   assert.equal(p.line('Traceback (most recent call last):').level, 'error');
   assert.equal(p.line('ValueError: x').level, 'error');

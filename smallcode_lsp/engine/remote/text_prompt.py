@@ -2,7 +2,7 @@
 lists: FIM templates rendered client-side (vLLM's `/v1/completions` has no `suffix`), and the
 stand-in token ids that carry the text through the pipeline.
 
-The pipeline budgets and builds prompts in tokens (pipeline.py, prompt.py). For an engine
+The pipeline budgets and builds prompts in tokens (completion/, prompt.py). For an engine
 that takes text, `TextBlocks` hands it stand-ins: each line block (tokens.py) becomes one id
 naming the block's text, padded with FILLER ids to the block's length in the engine's tokens,
 so every budget counts real tokens while `render` turns the list back into the text to send.

@@ -13,12 +13,14 @@ from typing import ClassVar
 
 import pytest
 
+from smallcode_lsp.completion.job import CompletionJob
+from smallcode_lsp.completion.plan import make_plan
+from smallcode_lsp.completion.sources import ThreadSources
 from smallcode_lsp.engine.base import EngineUnavailable
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.info import LoadOptions, RemoteOptions
 from smallcode_lsp.engine.remote.engine import RETRY_S, RemoteEngine
 from smallcode_lsp.options import Settings
-from smallcode_lsp.pipeline import CompletionJob, ContextSources, make_plan
 from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, StopReason, Trigger
 
 PROPS = {
@@ -93,7 +95,7 @@ def fake() -> Iterator[tuple[str, type[FakeLlamaServer]]]:
 def job() -> CompletionJob:
     doc = DocumentSnapshot(uri="file:///w/a.py", text=TEXT, language_id="python", path="/w/a.py")
     request = CompletionRequest(document=doc, offset=len(TEXT), trigger=Trigger.AUTOMATIC)
-    return CompletionJob(request, make_plan(Settings()), ContextSources())
+    return CompletionJob(request, make_plan(Settings()), ThreadSources())
 
 
 def test_answers_faults_and_recovers(fake: tuple[str, type[FakeLlamaServer]]) -> None:

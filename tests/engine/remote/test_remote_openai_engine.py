@@ -14,12 +14,14 @@ from typing import ClassVar
 
 import pytest
 
+from smallcode_lsp.completion.job import CompletionJob
+from smallcode_lsp.completion.plan import make_plan
+from smallcode_lsp.completion.sources import ThreadSources
 from smallcode_lsp.engine.base import EngineUnavailable
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.info import LoadOptions, RemoteOptions
 from smallcode_lsp.engine.remote.engine import RETRY_S, RemoteEngine, connect
 from smallcode_lsp.options import Settings
-from smallcode_lsp.pipeline import CompletionJob, ContextSources, make_plan
 from smallcode_lsp.types import (
     CompletionRequest,
     DocumentSnapshot,
@@ -96,7 +98,7 @@ def fake() -> Iterator[tuple[str, type[FakeVllm]]]:
 def job(trigger: Trigger = Trigger.INVOKED) -> CompletionJob:
     doc = DocumentSnapshot(uri="file:///w/a.py", text=TEXT, language_id="python", path="/w/a.py")
     request = CompletionRequest(document=doc, offset=CURSOR, trigger=trigger)
-    return CompletionJob(request, make_plan(Settings()), ContextSources())
+    return CompletionJob(request, make_plan(Settings()), ThreadSources())
 
 
 def test_fim_prompt_as_text_and_a_streamed_answer(fake: tuple[str, type[FakeVllm]]) -> None:

@@ -6,18 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from smallcode_lsp.completion.plan import make_plan
+from smallcode_lsp.completion.sizing import PROMPT_SHARE, PROMPT_TIERS, full_limit, sized_prompt
+from smallcode_lsp.completion.sources import ContextSources
 from smallcode_lsp.engine.info import FimTokens
 from smallcode_lsp.engine.speed import SpeedMeter
 from smallcode_lsp.engine.tokens import BlockTokenizer
 from smallcode_lsp.options import CompletionSettings, Settings
-from smallcode_lsp.pipeline import (
-    PROMPT_SHARE,
-    PROMPT_TIERS,
-    ContextSources,
-    _sized_prompt,
-    full_limit,
-    make_plan,
-)
 from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
 
 # One token per character: prompt sizes are easy to reason about.
@@ -62,7 +57,7 @@ def plan(budget_ms: int = 1000, context: bool = False):
 
 def sized(model: FakeModel, req: CompletionRequest, the_plan=None, sources=None):
     the_plan = the_plan or plan()
-    return _sized_prompt(model, req, the_plan, sources or ContextSources(), None)  # type: ignore[arg-type]
+    return sized_prompt(model, req, the_plan, sources or ContextSources(), None)  # type: ignore[arg-type]
 
 
 def test_a_cold_spot_gets_the_largest_prompt_its_budget_pays_for() -> None:
