@@ -283,6 +283,7 @@ class Replayer:
         self.client, self.typing, self.chain = client, typing, chain
         self.tallies: dict[str, Tally] = defaultdict(Tally)
         self.wrong: list[dict[str, Any]] = []
+        self.shown: list[dict[str, Any]] = []  # every suggestion shown, for --json
         self.slowest: list[tuple[float, str, int]] = []  # (ms, uri, chars)
         self.outcomes: list[dict[str, Any]] = []  # per case, to compare runs
         self._uris = 0
@@ -406,6 +407,12 @@ class Replayer:
         tally.exact_after_repeated += bool(case.group) and verdict == "exact"
         setattr(tally, verdict, getattr(tally, verdict) + 1)
         tally.reversals += reverses(self.text, span, chain.applied)
+        lines = self.text.count("\n", 0, span.start) - self.text.count("\n", 0, chain.cursor)
+        self.shown.append(
+            {"file": self.outcomes[-1]["file"], "verdict": verdict, "lines_from_cursor": lines}
+            | {"repeated": len(case.group), "accepted_before": self.outcomes[-1]["accepted"]}
+            | {"suggested": readable(self.text, span)}
+        )
         if verdict == "exact":
             keys = {r.key for r in carried}
             tally.predicted += len(chain.members & keys)
@@ -761,6 +768,7 @@ def main() -> None:
         report |= {"server": server_version()}
         report |= {"typing": args.typing, "chain": args.chain, "rows": rows}
         report |= {"slowest": replayer.slowest, "cases": replayer.outcomes}
+        report |= {"shown": replayer.shown}
         args.json.write_text(json.dumps(report | {"wrong": replayer.wrong}, indent=2))
 
 

@@ -45,6 +45,7 @@ class EditHistory:
         newest = self._edits[-1] if self._edits else None
         if newest is not None and newest.span is not None and self._open:
             change = slid_to(change, self.text, newest.span[1])
+            deletion_slid_to(newest, self.text, change.start)
         if (
             newest is not None
             and self._open
@@ -121,3 +122,19 @@ def slid_to(change: Change, before: str, at: int) -> Change:
         start -= 1
         new = before[start] + new[:-1]
     return Change(start, "", new) if start == at else change
+
+
+def deletion_slid_to(edit: UserEdit, text: str, at: int) -> None:
+    """A deletion (the newest edit; `text` is after it) that the diff placed to the right of
+    `at`, slid back left to start there when the text allows: selecting `./name` in `"./name."`
+    and deleting it, the diff says `/name.` went; the first key typed over the selection lands
+    before that, where the selection began."""
+    change, span = edit.change, edit.span
+    if change.new or not change.old or span is None or span != (change.start, change.start):
+        return
+    start, old = span[0], change.old
+    while start > at and text[start - 1] == old[-1]:
+        start -= 1
+        old = text[start] + old[:-1]
+    if start == at:
+        edit.change, edit.span = Change(start, old, ""), (start, start)

@@ -13,18 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from smallcode_lsp.nextedit import filters
+from smallcode_lsp.nextedit import evidence, filters
 from smallcode_lsp.nextedit.history import EditHistory, UserEdit
-from smallcode_lsp.nextedit.propagate import (
-    Pattern,
-    Site,
-    explains,
-    infer,
-    nearest_first,
-    neighbours,
-    sites,
-    whole_tokens,
-)
+from smallcode_lsp.nextedit.propagate import Pattern, Site, explains, infer, nearest_first, sites
 
 
 class Syntax(Protocol):
@@ -177,18 +168,25 @@ class NextEditService:
             defined = _definition_scope(pattern, edit, syntax)
             if not seen and defined is None:
                 continue  # seen once: a change, not yet a repeated one
-            found = [s for s in sites(pattern, text) if filters.allowed(s, text, recent)]
-            agreed = _agreed_sides([edit, *seen])
-            found = [s for s in found if _on_sides(s, text, agreed)]
-            within = defined or (
-                _one_function([edit, *seen], syntax) if pattern.kind == "rename" and seen else None
-            )
-            if within is not None:  # a definition's uses, or a local renamed twice in one function
+            instances = [edit, *seen]
+            if not evidence.enough(pattern, instances):
+                continue
+            found = list(sites(pattern, text))
+            # A definition's uses; a change made twice inside one function stays in it.
+            within = defined or (_one_function(instances, syntax) if seen else None)
+            if within is not None:
                 found = [s for s in found if within[0] <= s.start < within[1]]
             if pattern.local:
                 where = syntax.function_at(edit.span[0]) if syntax and edit.span else None
                 found = [s for s in found if where and where[0] <= s.start < where[1]]
-            for site in nearest_first(found, cursor):
+            agreed = evidence.read(instances)
+            for site in nearest_first(found, cursor):  # the checks below lex: nearest first
+                if not (
+                    filters.allowed(site, text, recent)
+                    and evidence.like(site, text, agreed)
+                    and evidence.ahead(site, text, cursor, agreed)
+                ):
+                    continue
                 rejected_at = doc.rejected.get(filters.rejection_key(site, text))
                 if rejected_at is None or now - rejected_at >= REJECTED_S:
                     return site
@@ -212,30 +210,6 @@ class NextEditService:
             doc.rejected[offer.key] = self._clock()
             for key in [k for k, t in doc.rejected.items() if self._clock() - t >= REJECTED_S]:
                 del doc.rejected[key]
-
-
-def _agreed_sides(instances: list[UserEdit]) -> dict[int, str]:
-    """The token every instance the user edited had on a side (0: left, 1: right), where they
-    agree (`t.Dict[` edited twice: a `Dict` in `from typing import Dict` is another thing).
-    One instance (a definition renamed) says nothing about its uses' sides."""
-    if len(instances) < 2:
-        return {}
-    sides = [neighbours(e.before, *_token_span(e)) for e in instances]
-    return {
-        side: sides[0][side] for side in (0, 1) if all(s[side] == sides[0][side] for s in sides)
-    }
-
-
-def _on_sides(site: Site, text: str, agreed: dict[int, str]) -> bool:
-    if not agreed:
-        return True
-    here = neighbours(text, site.start, site.end)
-    return all(here[side] == token for side, token in agreed.items())
-
-
-def _token_span(edit: UserEdit) -> tuple[int, int]:
-    change = whole_tokens(edit.before, edit.change)
-    return change.start, change.old_end
 
 
 def _one_function(instances: list[UserEdit], syntax: Syntax | None) -> tuple[int, int] | None:

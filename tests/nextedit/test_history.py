@@ -75,3 +75,16 @@ def test_a_typed_letter_the_diff_places_one_too_far_right_still_extends_the_edit
     history.record("ass = 1\n", 0.2)  # typed `s` before the old `s`: the diff says after it
     edits = history.recent()
     assert len(edits) == 1 and edits[0].span == (0, 2)
+
+
+def test_typing_over_a_selection_the_diff_placed_too_far_right_is_one_edit() -> None:
+    text = '#include "./cluster_inc.h"\n'
+    history = EditHistory(text)
+    at = text.index("./")
+    text = text[:at] + text[at + len("./cluster_inc") :]  # the selection deleted: `".h"`
+    history.record(text, 0.0)  # the diff: `/cluster_inc.` went, after the `.`
+    text, _ = typed(history, text, at, "cluster_inc", 0.0)
+    edits = history.recent()
+    assert len(edits) == 1
+    assert (edits[0].change.old, edits[0].change.new) == ("./", "")
+    assert edits[0].span == (at, at + len("cluster_inc"))

@@ -74,7 +74,9 @@ def test_any_other_change_is_repeated_once_the_user_made_it_twice() -> None:
 def test_an_edit_that_reverts_the_users_last_one_is_never_offered() -> None:
     clock = Clock()
     svc = NextEditService(clock)
-    text = edited(svc, clock, "x = old\ny = old\nz = old\nw = new\n", "= old", "= new", 2)
+    # `new` is in the file already (w): a substitution, repeated after three instances
+    source = "x = old\ny = old\nv = old\nz = old\nw = new\n"
+    text = edited(svc, clock, source, "= old", "= new", 3)
     assert [o.site.text for o in svc.suggest("u", None, 0, text)] == ["new"]  # z = old -> new
     clock.now += 10
     text = text.replace("w = new", "w = old")  # now the other way round
