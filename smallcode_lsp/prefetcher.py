@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from smallcode_lsp.cadence import TypingCadence
 from smallcode_lsp.engine.base import EngineJob
+from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.scheduler import Clock, Scheduler
 from smallcode_lsp.typeahead import TypeAheadCache
 from smallcode_lsp.types import (
@@ -69,6 +70,7 @@ class Prefetcher:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._grow_timers: dict[str, asyncio.TimerHandle] = {}
         self._growing: set[str] = set()  # documents with a grow job queued or running
+        self._background: set[CancelToken] = set()  # its jobs queued or running
         self.typeahead = True
         self.prefetch = True
         self.prefetched = 0  # background suggestions computed ahead of the user
@@ -131,10 +133,12 @@ class Prefetcher:
         if uri in self._growing or uri not in self._typeahead:
             return
         self._growing.add(uri)
-        future, _token = self._scheduler.run_background(self._make_grow_job(request))
+        future, token = self._scheduler.run_background(self._make_grow_job(request))
+        self._background.add(token)
 
         def done(ended: asyncio.Future[list[Completion]]) -> None:
             self._growing.discard(uri)
+            self._background.discard(token)
             if not ended.cancelled():
                 ended.exception()  # retrieved: a preempted job's Cancelled is no error to log
 
@@ -173,8 +177,10 @@ class Prefetcher:
             trigger=Trigger.AUTOMATIC,
         )
         future, token = self._scheduler.run_background(self._make_job(ahead))
+        self._background.add(token)
 
         def done(ended: asyncio.Future[list[Completion]]) -> None:
+            self._background.discard(token)
             failed = ended.cancelled() or ended.exception() is not None
             if (failed or token.cancelled) and self._prefetched_keys.get(doc.uri) == key:
                 del self._prefetched_keys[doc.uri]  # preempted: may be scheduled again
@@ -190,6 +196,15 @@ class Prefetcher:
                 self.prefetched += 1
 
         future.add_done_callback(done)
+
+    def stop_background(self) -> None:
+        """The user moved to another spot: what was queued or runs for the last one (its
+        continuation, its full prompt) yields to the new one. Chunks already evaluated stay
+        cached (and parked), so a return there still finds them."""
+        self.close()
+        for token in self._background:
+            token.cancel()
+        self._background.clear()
 
     def forget(self, uri: str) -> None:
         """The document was closed."""

@@ -30,7 +30,7 @@ from smallcode_lsp.engine.remote.engine import RemoteEngine, client_key
 from smallcode_lsp.options import Settings
 from smallcode_lsp.prefetcher import Prefetcher
 from smallcode_lsp.scheduler import Clock, Scheduler
-from smallcode_lsp.types import Completion, CompletionRequest, GenerationStats
+from smallcode_lsp.types import Completion, CompletionRequest, DocumentSnapshot, GenerationStats
 from smallcode_lsp.warmer import Warmer
 from smallcode_lsp.workspace.index import WorkspaceIndex
 
@@ -72,6 +72,9 @@ def resolve_model_path(setting: str | None) -> str:
 
 
 PROBE_S = 2.0  # how often a remote engine that is down is tried without a request
+# How long a request waits for stopped work's answer before asking the model itself: one
+# decode step and the post-processing (a prefill chunk in progress has made no answer).
+SETTLE_S = 0.06
 
 
 class _Probe:
@@ -153,9 +156,15 @@ class CompletionService:
             self.scheduler, cadence, self._prefetch_job, self._grow_job, clock
         )
         self.prefetcher.configure(settings.completion.typeahead, settings.completion.prefetch)
-        self.warmer = Warmer(self.scheduler, self._warm_job, self.prefetcher.remember)
+        self.warmer = Warmer(
+            self.scheduler,
+            self._warm_job,
+            self.prefetcher.remember,
+            self.prefetcher.stop_background,
+        )
         self.warmer.configure(settings.completion.prefill_at_rest)
         self._resting: CompletionRequest | None = None  # a spot to warm once loaded
+        self._latest: dict[str, DocumentSnapshot] = {}  # the newest request's text, per document
         self._closed = False
         self._probe: asyncio.TimerHandle | None = None
 
@@ -286,6 +295,7 @@ class CompletionService:
         self.documents.close(uri)
         self.cancel_document(uri)
         self.prefetcher.forget(uri)
+        self._latest.pop(uri, None)
 
     def cancel_document(self, uri: str) -> None:
         self.prefetcher.cancel_timer(uri)
@@ -343,10 +353,15 @@ class CompletionService:
         if self._closed or not self.enabled_for(request.document.language_id):
             return []
         self.cancel_document(uri)  # a newer request replaces the running one
+        self._latest[uri] = request.document
         self.status.requests += 1
         received = self._clock()
         request = self.scheduler.with_deadline(request, self.settings.completion.latency_budget_ms)
         cached = self.prefetcher.lookup(request)
+        if cached is None and await self._settled(uri):
+            if self._latest.get(uri) is not request.document:
+                return []  # a newer keystroke came meanwhile: this one is stale
+            cached = self.prefetcher.lookup(request)
         if cached is not None:
             self.status.from_cache += 1
             self.status.last, self.status.last_latency_ms = cached.stats, 0.0
@@ -356,7 +371,9 @@ class CompletionService:
         self._set_state("generating")
         latency_ms = 0.0
         try:
-            results = await self.scheduler.run(uri, self._job(request))
+            results = await self.scheduler.run(
+                uri, self._job(request), keep=lambda made: self.prefetcher.remember(request, made)
+            )
             if results is not None:  # recorded before the status turns `ready`: clients read it
                 latency_ms = (self._clock() - received) * 1000
                 if results:
@@ -377,6 +394,13 @@ class CompletionService:
         if results and results[0].stats.prompt_shrunk:
             self.prefetcher.schedule_growth(request)
         return shown
+
+    async def _settled(self, uri: str) -> bool:
+        """Wait briefly for what the work just stopped in `uri` had made (the last request's
+        tokens, the warm job's answer): it reaches the type-ahead cache as the engine stops,
+        which the engine must do before it can start this request anyway."""
+        stopped = await self.scheduler.settled(uri, SETTLE_S)
+        return await self.warmer.settled(uri, SETTLE_S) or stopped
 
     def _report(self, completion: Completion, latency_ms: float) -> None:
         if self.settings.completion.debug:

@@ -39,6 +39,9 @@ class CompletionRequest:
     # The deadline is the whole configured budget (no typing burst shrank it): an answer cut
     # there still gets the rest of its line rather than end in a fragment.
     finish_line: bool = False
+    # The next key is due by then (the user's usual pace; a burst's first keys only): the
+    # deadline to answer by instead when the prompt is cached (a warm spot costs only decoding).
+    warm_deadline: float | None = None
 
     @property
     def prefix(self) -> str:

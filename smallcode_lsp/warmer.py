@@ -48,14 +48,20 @@ class Warmer:
         scheduler: BackgroundRunner,
         make_job: Callable[[CompletionRequest], EngineJob],
         on_answer: Callable[[CompletionRequest, list[Completion]], None],
+        on_start: Callable[[], None] = lambda: None,
     ) -> None:
-        """`on_answer`: what the warm job answered at the resting spot (for type-ahead)."""
+        """`on_answer`: what the warm job answered at the resting spot (for type-ahead).
+        `on_start`: called as a warm job starts (background work for other spots yields)."""
         self._scheduler = scheduler
         self._make_job = make_job
         self._on_answer = on_answer
+        self._on_start = on_start
         self._timer: asyncio.TimerHandle | None = None
         self._timer_uri: str | None = None
         self._running: CancelToken | None = None
+        self._running_uri: str | None = None
+        self._settled: asyncio.Future[None] | None = None  # the running job's answer kept
+        self._settled_uri: str | None = None
         self._warmed: Spot | None = None  # the spot warmed last (or being warmed)
         self.enabled = True
         self.started = 0  # warm jobs started (for the status and benchmarks)
@@ -73,30 +79,49 @@ class Warmer:
         self._timer_uri = request.document.uri
 
     def typed(self, uri: str) -> None:
-        """A keystroke or request in `uri`: the user is not resting there (the request itself
-        preempts a running warm job)."""
+        """A keystroke or request in `uri`: the user is not resting there. A warm job running
+        there stops before its next token; what it answered so far still reaches `on_answer`
+        (the key typed is often the start of it: `settled` waits for that)."""
         if self._timer is not None and self._timer_uri == uri:
             self._timer.cancel()
             self._timer = self._timer_uri = None
+        if self._running is not None and self._running_uri == uri:
+            self._running.cancel()
+            self._running = self._running_uri = None
+
+    async def settled(self, uri: str, timeout_s: float) -> bool:
+        """Wait, at most `timeout_s`, for a warm job stopped in `uri` to hand over its answer.
+        False when none was stopping there."""
+        settled = self._settled
+        if settled is None or settled.done() or self._settled_uri != uri:
+            return False
+        await asyncio.wait([settled], timeout=timeout_s)
+        return True
 
     def _start(self, request: CompletionRequest, spot: Spot) -> None:
         self._timer = self._timer_uri = None
+        self._on_start()
         future, token = self._scheduler.run_background(self._make_job(request))
-        self._running, self._warmed = token, spot
+        self._running, self._running_uri, self._warmed = token, request.document.uri, spot
+        settled = self._settled = asyncio.get_running_loop().create_future()
+        self._settled_uri = request.document.uri
         self.started += 1
         log.info("warming the resting spot %s at offset %d", request.document.uri, request.offset)
 
         def done(ended: asyncio.Future[list[Completion]]) -> None:
             if self._running is token:
-                self._running = None
-            if ended.cancelled():
-                return
-            if (error := ended.exception()) is not None:
-                if not isinstance(error, Cancelled):  # a preempted warm-up is no error
-                    log.warning("warm-up at the resting spot failed: %r", error)
-                return
-            if ended.result():
-                self._on_answer(request, ended.result())
+                self._running = self._running_uri = None
+            try:
+                if ended.cancelled():
+                    return
+                if (error := ended.exception()) is not None:
+                    if not isinstance(error, Cancelled):  # a preempted warm-up is no error
+                        log.warning("warm-up at the resting spot failed: %r", error)
+                    return
+                if ended.result():
+                    self._on_answer(request, ended.result())
+            finally:
+                settled.set_result(None)
 
         future.add_done_callback(done)
 
@@ -107,7 +132,7 @@ class Warmer:
             self._timer = self._timer_uri = None
         if self._running is not None:
             self._running.cancel()
-            self._running = None
+            self._running = self._running_uri = None
             self._warmed = None
 
     def configure(self, enabled: bool) -> None:

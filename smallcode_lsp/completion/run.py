@@ -11,6 +11,7 @@ from dataclasses import replace
 from smallcode_lsp.completion.plan import CompletionPlan
 from smallcode_lsp.completion.sizing import (
     SizedPrompt,
+    answer_deadline,
     full_limit,
     healed_rule,
     prompt_for,
@@ -80,11 +81,12 @@ def run_completion(
             return Completion("", GenerationStats(stop_reason=StopReason.CANCELLED))
     rules = plan.stop_rules(request, parsed, shape)
     rules = [healed_rule(rule, heal) for rule in rules] if heal else rules
+    deadline, finish_line = answer_deadline(model, request, tokens)
     params = replace(
         plan.params,
         single_line=shape.single_line,
-        deadline=request.deadline,  # set by the scheduler on Automatic requests only
-        finish_line=request.finish_line,
+        deadline=deadline,  # set by the scheduler on Automatic requests only
+        finish_line=finish_line,
         background=protect_cache,
         context_files=context_files(parts),
     )
@@ -92,10 +94,22 @@ def run_completion(
     stats.prepare_ms = prepare_ms
     stats.prompt_limit = prompt.limit
     stats.prompt_shrunk = prompt.limit < full_limit(model, plan)
-    if stats.stop_reason is StopReason.CANCELLED and not (protect_cache and text.strip()):
-        # A user request that was cancelled is stale; background work preempted part-way
-        # keeps what it made (the start of the model's answer, for the type-ahead cache).
+    if stats.stop_reason is StopReason.CANCELLED and not text.strip():
+        if not protect_cache:
+            log.info(
+                "completion cancelled: %d prompt tokens (%d evaluated, %d restored), "
+                "%d generated, %.0f (context) + %.0f (prompt) + %.0f (decode) ms",
+                stats.prompt_tokens,
+                stats.prompt_tokens_evaluated,
+                stats.prompt_restored,
+                stats.generated_tokens,
+                prepare_ms,
+                stats.prompt_ms,
+                stats.generate_ms,
+            )
         return Completion("", stats, parts.snippets)
+    # Work stopped part-way keeps what it made: the start of the model's answer at this spot,
+    # for the type-ahead cache (the key that cancelled a user request often types along it).
     post_began = time.perf_counter()
     if heal:
         text = text[len(heal) :] if text.startswith(heal) else text.lstrip(" \t")
@@ -212,7 +226,8 @@ def warm_prompt(
     first keystroke there will pick (built as that keystroke's will be: same front, same window
     start, so the key changes only the last tokens), answer from it (the caller keeps the
     answer for type-ahead: typing along it costs nothing), then evaluate the full prompt.
-    Preempted, a prefill keeps the chunks it finished; an answer cut short is dropped."""
+    Preempted, a prefill keeps the chunks it finished and an answer cut short what it made
+    (the key that preempted it waits for it: service.py)."""
     if plan.notes_cursor:
         sources.note_cursor(request)  # as the keystroke's run_alternatives will
     parsed = _parsed_for(request, parsed) if plan.parses else None

@@ -4,6 +4,8 @@ part not in the KV cache its time budget pays for (`sized_prompt`), built for a 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from smallcode_lsp.completion.plan import CompletionPlan
@@ -21,6 +23,7 @@ MAX_PROMPT_TOKENS = 2048  # prefill on 2 cores: ~500 tokens/s; more context cost
 # background (prefetcher.py). Fixed sizes, so each keeps a stable window start (builder.py).
 PROMPT_TIERS = (1024, 512, 256)
 PROMPT_SHARE = 0.75  # of the time budget for the prompt; the rest decodes the answer
+WARM_PROMPT_SHARE = 0.5  # a spot is warm when what is not cached costs at most this share
 
 
 # -- token healing for a trailing space -----------------------------------------------------------
@@ -125,3 +128,18 @@ def sized_prompt(
         smallest = min(smallest, chosen, key=lambda p: p.limit)
     sources.prompt_limits[uri] = chosen.limit
     return chosen
+
+
+def answer_deadline(
+    model: CompletionModel, request: CompletionRequest, tokens: Sequence[int]
+) -> tuple[float | None, bool]:
+    """(deadline, finish the line at it): the request's own, or at a warm spot the sooner one
+    its next key is due by (a fragment lands in time; type-ahead and prefetch extend it). Not
+    at a cold spot: there the prompt is what costs, and its chunks are kept for the next key."""
+    due = request.warm_deadline
+    if due is not None:
+        uncached = len(tokens) - model.shared_prefix(tokens)
+        left_ms = (due - time.perf_counter()) * 1000
+        if uncached <= model.speed.prompt_tokens_within(left_ms * WARM_PROMPT_SHARE):
+            return due, False
+    return request.deadline, request.finish_line

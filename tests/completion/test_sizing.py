@@ -3,11 +3,18 @@ model (a character tokenizer, a settable prompt speed and cached prefix)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from smallcode_lsp.completion.plan import make_plan
-from smallcode_lsp.completion.sizing import PROMPT_SHARE, PROMPT_TIERS, full_limit, sized_prompt
+from smallcode_lsp.completion.sizing import (
+    PROMPT_SHARE,
+    PROMPT_TIERS,
+    answer_deadline,
+    full_limit,
+    sized_prompt,
+)
 from smallcode_lsp.completion.sources import ContextSources
 from smallcode_lsp.engine.info import FimTokens
 from smallcode_lsp.engine.speed import SpeedMeter
@@ -125,3 +132,21 @@ def test_a_small_prompt_keeps_its_front_while_the_user_types() -> None:
         assert len(nxt.tokens) - shared <= 3, (len(nxt.tokens), shared)
         model.cached = list(nxt.tokens)
     assert PROMPT_SHARE < 1
+
+
+def test_a_warm_spot_answers_by_the_next_key_a_cold_one_by_its_own_deadline() -> None:
+    """A burst's first key (warm_deadline set) answers by when the next key is due if only a
+    few prompt tokens are not cached; with most of the prompt to evaluate it keeps the whole
+    budget and finishes its line (a lone key at a cold spot)."""
+    model = FakeModel()
+    model.speed.prefill_tokens_per_s = 400  # 94 ms x 0.5 -> ~18 tokens
+    now = time.perf_counter()
+    tokens = list(range(1000))
+    req = replace(request(), deadline=now + 1.0, finish_line=True, warm_deadline=now + 0.094)
+    model.cached = tokens[:-2]  # warm: two tokens to evaluate
+    assert answer_deadline(model, req, tokens) == (req.warm_deadline, False)  # type: ignore[arg-type]
+    model.cached = tokens[:500]  # cold: 500 tokens to evaluate
+    assert answer_deadline(model, req, tokens) == (req.deadline, True)  # type: ignore[arg-type]
+    plain = replace(req, warm_deadline=None)  # in a burst, or the user's pace not known yet
+    model.cached = tokens
+    assert answer_deadline(model, plain, tokens) == (plain.deadline, True)  # type: ignore[arg-type]

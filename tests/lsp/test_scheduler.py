@@ -11,7 +11,7 @@ from smallcode_lsp.cadence import SHARE, TypingCadence
 from smallcode_lsp.engine.base import NoModel
 from smallcode_lsp.engine.cancel import Cancelled
 from smallcode_lsp.scheduler import Scheduler
-from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
+from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, StopReason, Trigger
 from tests.fake_engine import FakeEngine, FakeJob
 
 
@@ -119,3 +119,42 @@ async def test_background_work_is_submitted_as_preemptible() -> None:
     assert engine.calls[0].background and engine.calls[0].cancel is token
     engine.calls[0].answer("more")
     assert [c.text for c in await future] == ["more"]
+
+
+async def running_with_keep() -> tuple[FakeEngine, Scheduler, list[str], asyncio.Future]:
+    """A request running on the engine, what it makes when cancelled collected in `kept`."""
+    engine = FakeEngine()
+    scheduler = Scheduler(engine, TypingCadence())
+    kept: list[str] = []
+    task = asyncio.ensure_future(
+        scheduler.run("a", FakeJob(request()), keep=lambda made: kept.extend(c.text for c in made))
+    )
+    await settle()
+    return engine, scheduler, kept, task
+
+
+async def test_what_a_cancelled_request_made_reaches_keep_and_settled_waits_for_it() -> None:
+    engine, scheduler, kept, task = await running_with_keep()
+    assert not await scheduler.settled("a", 0.01)  # nothing stopped yet
+    scheduler.cancel_document("a")  # the next keystroke
+    waiting = asyncio.ensure_future(scheduler.settled("a", 5.0))
+    await settle()
+    assert not waiting.done()  # the engine is still on its token
+    engine.calls[0].answer("self.", StopReason.CANCELLED)
+    assert await waiting
+    assert kept == ["self."]
+    assert await task is None  # its own keystroke is gone: nothing shown for it
+
+
+async def test_a_cancel_request_keeps_what_was_made_too_and_settled_is_bounded() -> None:
+    engine, scheduler, kept, task = await running_with_keep()
+    assert engine.calls[0].future.set_running_or_notify_cancel()  # the engine is on it
+    task.cancel()  # $/cancelRequest
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    began = asyncio.get_running_loop().time()
+    assert await scheduler.settled("a", 0.05)  # the engine has not stopped: waits no longer
+    assert asyncio.get_running_loop().time() - began < 1.0
+    engine.calls[0].answer("", StopReason.CANCELLED)  # stopped before any token: nothing kept
+    await settle()
+    assert kept == [] and not await scheduler.settled("a", 0.01)

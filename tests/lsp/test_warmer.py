@@ -10,7 +10,14 @@ from smallcode_lsp.completion.job import JobKind
 from smallcode_lsp.engine.info import ModelInfo
 from smallcode_lsp.options import Settings
 from smallcode_lsp.service import CompletionService
-from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
+from smallcode_lsp.types import (
+    Completion,
+    CompletionRequest,
+    DocumentSnapshot,
+    GenerationStats,
+    StopReason,
+    Trigger,
+)
 from smallcode_lsp.warmer import REST_S
 from tests.fake_engine import FakeEngine
 
@@ -73,3 +80,32 @@ def test_a_spot_rested_on_while_loading_is_warmed_once_loaded() -> None:
 
 def _info() -> ModelInfo:
     return ModelInfo("m.gguf", "gemma3", "m", "", 1, 1, 2048, 100, False, 0, 0)
+
+
+def test_the_first_key_is_answered_from_what_the_warm_job_made_before_it_stopped() -> None:
+    """The key stops the warm job; the request waits for its answer (the engine must stop it
+    anyway) and types along it instead of asking the model again."""
+    engine = FakeEngine()
+
+    async def scenario() -> None:
+        service = CompletionService(Settings(), engine)
+        service.status.state = "ready"
+        service.cursor_rests(at(len(TEXT)))
+        await asyncio.sleep(REST_S * 2)
+        warm = engine.background_calls[0]
+        assert warm.future.set_running_or_notify_cancel()  # the engine is on it
+        typed = TEXT + "r"
+        service.change_document("file:///a.py", [], None)  # the first key
+        assert warm.cancel.cancelled
+        answer = asyncio.ensure_future(service.complete(at(len(typed), typed)))
+        await asyncio.sleep(0.01)
+        assert not engine.user_calls  # waiting for the stopped warm job, not asking the model
+        warm.future.set_result(
+            [Completion("return 2", GenerationStats(stop_reason=StopReason.CANCELLED))]
+        )
+        shown = await answer
+        assert [c.text for c in shown] == ["eturn 2"] and shown[0].stats.from_cache
+        assert not engine.user_calls
+        service.close()
+
+    asyncio.run(scenario())
