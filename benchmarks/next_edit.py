@@ -27,7 +27,7 @@ predicted exactly; members made by hand count as missed.
 
     .venv/bin/python benchmarks/next_edit.py [--typing] [--chain 20] [--groups-per-file 12]
         [--alone-per-file 4] [--packages NAME ...] [--next-edit-model GGUF]
-        [--next-edit-format sweep|zeta|instinct] [--examples 10] [--json OUT]
+        [--next-edit-format sweep|zeta] [--examples 10] [--json OUT]
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from benchmarks.next_edit_corpus import (  # noqa: E402
     tokenize,
 )
 from smallcode_lsp.engine.cpu import read_cpu  # noqa: E402
+from smallcode_lsp.nextedit.model_format import format_names  # noqa: E402
 from tests.e2e.lsp_session import (  # noqa: E402
     SERVER_COMMAND,
     _plain,
@@ -729,7 +730,7 @@ def main() -> None:
     parser.add_argument("--groups-per-file", type=int, default=12)
     parser.add_argument("--alone-per-file", type=int, default=4)
     parser.add_argument("--next-edit-model", type=Path, help="GGUF, as the nextEditModel setting")
-    parser.add_argument("--next-edit-format", choices=("sweep", "zeta", "instinct"))
+    parser.add_argument("--next-edit-format", choices=format_names())
     parser.add_argument("--examples", type=int, default=10, help="wrong suggestions printed")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()

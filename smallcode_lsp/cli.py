@@ -74,6 +74,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     return dataclasses.replace(base, **groups)
 
 
+def _milliseconds(text: str) -> tuple[int, ...]:
+    """`0.25,1,0` (seconds) -> (250, 1000, 0)."""
+    try:
+        values = tuple(round(float(part) * 1000) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds like 0.5,1,2, got {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0 like 0.5,1,2, got {text!r}")
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smallcode-lsp", description="Offline AI inline completions over LSP."
@@ -112,6 +123,26 @@ def build_parser() -> argparse.ArgumentParser:
     spots.add_argument(
         "--warm", dest="cold", action="store_false", help="keep the KV cache between tasks"
     )
+    evaluate.add_argument(
+        "--curve",
+        action="store_true",
+        help="quality against latency: the naive prefix prompt and ours at the same budgets, "
+        "ours after the cursor rested at the spot (dwells), and Invoked; all cold",
+    )
+    evaluate.add_argument(
+        "--budgets",
+        type=_milliseconds,
+        default=None,
+        metavar="S,S,...",
+        help="--curve's Automatic budgets in seconds, 0: no deadline (default: 0.25,0.5,1,2,0)",
+    )
+    evaluate.add_argument(
+        "--dwells",
+        type=_milliseconds,
+        default=None,
+        metavar="S,S,...",
+        help="--curve's rests before the request, in seconds (default: 0.5,1,2)",
+    )
     evaluate.add_argument("--json", dest="json_out", help="also write the results here")
     _add_setting_args(evaluate, "eval")
     model = sub.add_parser("model", help="describe the model that would be used")
@@ -142,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         return complete_command(args.location, _settings(args), invoked=args.invoked)
     if command == "eval":
         from smallcode_lsp.commands import eval_command
-        from smallcode_lsp.evaluate import TRIGGER_CHOICES
+        from smallcode_lsp.evaluate import CURVE_BUDGETS_MS, CURVE_DWELLS_MS, TRIGGER_CHOICES
+
+        budgets, dwells = args.budgets or CURVE_BUDGETS_MS, args.dwells or CURVE_DWELLS_MS
 
         return eval_command(
             args.directory,
@@ -152,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             args.json_out,
             triggers=TRIGGER_CHOICES[args.trigger],
             cold=args.cold,
+            curve=(budgets, dwells) if args.curve else None,
         )
     if command == "model":
         from smallcode_lsp.commands import model_command

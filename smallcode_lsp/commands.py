@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from smallcode_lsp.completion.plan import make_plan
-from smallcode_lsp.completion.run import run_alternatives
+from smallcode_lsp.completion.run import run_alternatives, run_completion, warm_prompt
 from smallcode_lsp.completion.sources import ContextSources
 from smallcode_lsp.engine.cancel import CancelToken
 from smallcode_lsp.engine.info import ModelLoadError
@@ -18,11 +21,14 @@ from smallcode_lsp.engine.remote.engine import client_key, connect
 from smallcode_lsp.engine.remote.http import EngineError
 from smallcode_lsp.engine.remote.openai_api import CHARS_PER_TOKEN
 from smallcode_lsp.engine.remote.remote_model import RemoteModel
+from smallcode_lsp.evaluate import EvalRun, FimTask, timed_request
 from smallcode_lsp.languages import language_id_for_path
 from smallcode_lsp.options import Settings
 from smallcode_lsp.safety.lint import lint
 from smallcode_lsp.service import resolve_model_path
-from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, Trigger
+from smallcode_lsp.types import Completion, CompletionRequest, DocumentSnapshot, Trigger
+from smallcode_lsp.warmer import REST_S
+from smallcode_lsp.workspace.index import WorkspaceIndex
 
 
 def parse_location(location: str) -> tuple[str, int, int]:
@@ -183,24 +189,21 @@ def eval_command(
     out: str | None,
     triggers: tuple[Trigger, ...] = (Trigger.AUTOMATIC, Trigger.INVOKED),
     cold: bool = True,
+    curve: tuple[tuple[int, ...], tuple[int, ...]] | None = None,
 ) -> int:
     """Fill-in-the-middle tasks from real code: the naive baseline, then context + shaping per
-    trigger, one model. Cold: the KV cache is cleared before every task (a new spot each)."""
-    import time
-    from dataclasses import replace
-
-    from smallcode_lsp.completion.plan import CompletionPlan
-    from smallcode_lsp.completion.run import run_completion
+    trigger, one model. Cold: the KV cache is cleared before every task (a new spot each).
+    `curve` (budgets, dwells; ms): quality against latency instead (evaluate.curve_runs)."""
     from smallcode_lsp.evaluate import (
         build_tasks,
+        curve_runs,
         eval_runs,
+        format_curve,
         format_summary,
         format_table,
         run_eval,
-        timed_request,
         versus,
     )
-    from smallcode_lsp.workspace.index import WorkspaceIndex
 
     if settings.engine.engine_url:
         print("smallcode-lsp eval: runs the in-process model only (for now)", file=sys.stderr)
@@ -216,53 +219,117 @@ def eval_command(
     index.start()
     index.ready.wait(120)
     budget_ms = settings.completion.latency_budget_ms
-    runs = eval_runs(triggers, cold, model.fim.available)
+    if curve is not None:
+        runs = curve_runs(*curve, budget_ms, model.fim.available)
+        cold = True
+    else:
+        runs = eval_runs(triggers, cold, model.fim.available)
     results: dict[str, dict] = {}
     for run in runs:
-        completion = replace(settings.completion, context=run.full, shaping=run.full)
-        plan = make_plan(replace(settings, completion=completion))
-        if not run.full:  # the naive baseline: the full prompt, however long it takes
-            plan = replace(plan, invoked_budget_ms=0)
-
-        fired: list[str] = []
-
-        def complete(
-            request: CompletionRequest,
-            plan: CompletionPlan = plan,
-            trigger: Trigger = run.trigger,
-            fired: list[str] = fired,
-        ) -> str:
-            # A fresh ring per task: recent chunks of an earlier task's file would hold this
-            # task's answer (only that task's own hole was cut from its text).
-            sources = ContextSources(index=index)
-            request = timed_request(request, trigger, budget_ms, time.perf_counter())
-            text = run_completion(model, request, plan, CancelToken(), sources).text
-            fired.extend(f.rule for f in lint(text, request.document.language_id))
-            return text
-
-        result = run_eval(tasks, complete, before_each=model.clear_cache if cold else None)
+        runner = _EvalRunner(model, settings, run, index, cold)
+        result = run_eval(tasks, runner.complete, before_each=runner.prepare)
         automatic = run.trigger is Trigger.AUTOMATIC
         result.update(
-            plan=plan.name,
+            plan=runner.plan.name,
             trigger=run.trigger.value,
             cache="cold" if cold else "warm",
-            latency_budget_ms=budget_ms if automatic else 0,
-            security_lint_fired=len(fired),
+            latency_budget_ms=runner.budget_ms if automatic else 0,
+            dwell_ms=run.dwell_ms,
+            warm_answers=runner.warm_answers,
+            security_lint_fired=len(runner.fired),
         )
         results[run.name] = result
+        print(f"  {run.name}: done", file=sys.stderr)
     index.stop()
     model.close()
-    baseline = runs[0].name
-    for name, result in results.items():
-        if name != baseline:
-            result["vs_baseline"] = versus(result, results[baseline])
     spots = "KV cache cleared before every task" if cold else "KV cache kept between tasks"
     deadline = f"Automatic deadline {budget_ms} ms" if budget_ms > 0 else "no Automatic deadline"
     print(f"{len(tasks)} tasks from {root}, model {model.info.name}; {spots}; {deadline}")
     print(format_table(results))
-    print(format_summary(results, baseline))
+    if curve is not None:
+        print(format_curve(runs, results))
+    else:
+        baseline = runs[0].name
+        for name, result in results.items():
+            if name != baseline:
+                result["vs_baseline"] = versus(result, results[baseline])
+        print(format_summary(results, baseline))
     for name, result in results.items():
+        if result["dwell_ms"]:
+            print(f"answered from the warm-up at rest: {result['warm_answers']} tasks ({name})")
         print(f"security lint fired {result['security_lint_fired']} times ({name})")
     if out:
         Path(out).write_text(json.dumps(results, indent=2))
     return 0
+
+
+class _EvalRunner:
+    """One run of `smallcode-lsp eval`: its plan, and per task what the server would do.
+
+    `prepare` (untimed) clears the cache of a cold run; with a dwell, it then runs the warm-up
+    the resting cursor starts in the server (warmer.py: after REST_S, completion.warm_prompt),
+    stopped when the dwell ends. `complete` (timed) answers from the warm-up's answer when it
+    made one (the server's type-ahead cache answers the first request there), else runs the
+    request with the run's deadline, as the server would.
+    """
+
+    def __init__(
+        self, model: LocalModel, settings: Settings, run: EvalRun, index: WorkspaceIndex, cold: bool
+    ) -> None:
+        self.model, self.run, self.index, self.cold = model, run, index, cold
+        self.budget_ms = settings.completion.latency_budget_ms
+        if run.budget_ms is not None:
+            self.budget_ms = run.budget_ms
+        completion = replace(
+            settings.completion,
+            context=run.full,
+            shaping=run.full,
+            latency_budget_ms=self.budget_ms,
+        )
+        self.plan = make_plan(replace(settings, completion=completion))
+        if not run.full and run.trigger is Trigger.INVOKED:
+            self.plan = replace(self.plan, invoked_budget_ms=0)  # the full prompt, however long
+        self.sources = ContextSources(index=index)
+        self.warmed: list[Completion] = []
+        self.warm_answers = 0
+        self.fired: list[str] = []
+
+    def prepare(self, task: FimTask) -> None:
+        # A fresh ring per task: recent chunks of an earlier task's file would hold this
+        # task's answer (only that task's own hole was cut from its text).
+        self.sources = ContextSources(index=self.index)
+        self.warmed = []
+        if self.cold:
+            self.model.clear_cache()
+        if self.run.dwell_ms > 0:
+            self.warmed = self._rest(task.request(), self.run.dwell_ms / 1000)
+
+    def complete(self, request: CompletionRequest) -> str:
+        if self.warmed:
+            self.warm_answers += 1
+            text = self.warmed[0].text
+        else:
+            request = timed_request(request, self.run.trigger, self.budget_ms, time.perf_counter())
+            text = run_completion(self.model, request, self.plan, CancelToken(), self.sources).text
+        self.fired.extend(f.rule for f in lint(text, request.document.language_id))
+        return text
+
+    def _rest(self, request: CompletionRequest, dwell_s: float) -> list[Completion]:
+        """The warm job of a cursor resting `dwell_s` at `request`'s spot (as the server's)."""
+        resting = replace(request, trigger=Trigger.AUTOMATIC)  # as a cursor notification's
+        cancel = CancelToken()
+        answer: list[Completion] = []
+
+        def warm() -> None:
+            try:
+                answer.extend(warm_prompt(self.model, resting, self.plan, cancel, self.sources))
+            except Exception as exc:  # a failed warm-up leaves the request cold, as in the server
+                print(f"smallcode-lsp eval: warm-up failed: {exc!r}", file=sys.stderr)
+
+        time.sleep(min(REST_S, dwell_s))
+        worker = threading.Thread(target=warm, name="eval-warm", daemon=True)
+        worker.start()
+        worker.join(max(0.0, dwell_s - REST_S))
+        cancel.cancel()  # the request comes: the warm-up stops before its next token
+        worker.join()
+        return answer

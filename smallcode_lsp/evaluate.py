@@ -5,6 +5,8 @@ match, edit similarity, syntax validity of the filled file, and latency.
 callable, so the CLI can run the same tasks through the pipeline with context/shaping on and off.
 `eval_runs` names the runs of one evaluation (the naive baseline first, then the full plan per
 trigger) and `timed_request` gives a task's request the trigger and deadline the server would.
+`curve_runs` / `format_curve` are quality against latency: the naive prompt and ours at the
+same budgets, ours after the cursor rested at the spot (a dwell: the spot warmed first).
 """
 
 from __future__ import annotations
@@ -171,16 +173,17 @@ def _percentile(values: list[float], q: float) -> float:
 def run_eval(
     tasks: list[FimTask],
     complete: Callable[[CompletionRequest], str],
-    before_each: Callable[[], None] | None = None,
+    before_each: Callable[[FimTask], None] | None = None,
 ) -> dict:
     """Run every task through `complete`; aggregate scores overall and per hole kind.
 
-    `before_each` runs before a task, outside its timing (a cold run clears the KV cache).
+    `before_each` runs before a task, outside its timing (a cold run clears the KV cache; a
+    dwell also warms the spot as the resting cursor would).
     """
     rows: list[dict] = []
     for task in tasks:
         if before_each is not None:
-            before_each()
+            before_each(task)
         began = time.perf_counter()
         try:
             prediction = complete(task.request())
@@ -258,6 +261,8 @@ class EvalRun:
     name: str
     full: bool  # context + shaping on; False: the baseline plan
     trigger: Trigger
+    budget_ms: int | None = None  # Automatic's time budget; None: the configured one; 0: none
+    dwell_ms: int = 0  # the cursor rested this long at the spot (warming it) before the request
 
 
 def eval_runs(triggers: Sequence[Trigger], cold: bool, fim: bool) -> list[EvalRun]:
@@ -270,6 +275,105 @@ def eval_runs(triggers: Sequence[Trigger], cold: bool, fim: bool) -> list[EvalRu
     runs = [EvalRun(f"baseline ({prompt}, no deadline)", False, Trigger.INVOKED)]
     runs += [EvalRun(f"context + shaping, {t.value}, {spot}", True, t) for t in triggers]
     return runs
+
+
+CURVE_BUDGETS_MS = (250, 500, 1000, 2000, 0)  # 0: no deadline, the full prompt
+CURVE_DWELLS_MS = (500, 1000, 2000)
+
+
+def _budget_name(budget_ms: int) -> str:
+    return f"{budget_ms / 1000:g} s" if budget_ms > 0 else "no deadline"
+
+
+def curve_runs(
+    budgets_ms: Sequence[int], dwells_ms: Sequence[int], budget_ms: int, fim: bool
+) -> list[EvalRun]:
+    """Quality against latency: per budget the naive prompt (prefix window, no context, no
+    shaping) and ours, both Automatic, cold; ours after each dwell at the configured
+    `budget_ms`; ours Invoked (the user asked and waits)."""
+    prompt = "prefix/suffix" if fim else "prefix"
+    runs: list[EvalRun] = []
+    for budget in budgets_ms:
+        at = _budget_name(budget)
+        runs.append(
+            EvalRun(f"naive {prompt} prompt, automatic, {at}", False, Trigger.AUTOMATIC, budget)
+        )
+        runs.append(EvalRun(f"context + shaping, automatic, {at}", True, Trigger.AUTOMATIC, budget))
+    for dwell in dwells_ms:
+        at = f"{_budget_name(budget_ms)}, after a {dwell / 1000:g} s dwell"
+        runs.append(
+            EvalRun(
+                f"context + shaping, automatic, {at}", True, Trigger.AUTOMATIC, budget_ms, dwell
+            )
+        )
+    runs.append(EvalRun("context + shaping, invoked", True, Trigger.INVOKED))
+    return runs
+
+
+def format_curve(runs: Sequence[EvalRun], results: dict[str, dict]) -> str:
+    """Quality against latency, one row per budget (naive beside ours) and per dwell, then the
+    issue's targets checked against these figures."""
+    by_budget: dict[int, dict[bool, dict]] = {}
+    dwells: list[tuple[EvalRun, dict]] = []
+    invoked = None
+    for run in runs:
+        result = results[run.name]
+        if run.trigger is Trigger.INVOKED:
+            invoked = result
+        elif run.dwell_ms:
+            dwells.append((run, result))
+        elif run.budget_ms is not None:
+            by_budget.setdefault(run.budget_ms, {})[run.full] = result
+    lines = [
+        "| budget | naive exact | naive syntax ok | naive p50 ms | ours exact | ours syntax ok "
+        "| ours p50 ms | ours - naive, points |",
+        "|" + "---|" * 8,
+    ]
+    checks: list[str] = []
+    for budget, pair in by_budget.items():
+        naive, ours = pair.get(False), pair.get(True)
+        if naive is None or ours is None:
+            continue
+        points = 100 * (ours["exact_match"] - naive["exact_match"])
+        lines.append(
+            f"| {_budget_name(budget)} | {naive['exact_match']:.1%} | {naive['syntax_valid']:.1%} "
+            f"| {naive['latency_ms_p50']:.0f} | {ours['exact_match']:.1%} "
+            f"| {ours['syntax_valid']:.1%} | {ours['latency_ms_p50']:.0f} | {points:+.1f} |"
+        )
+        checks.append(f"ours >= naive at {_budget_name(budget)}: {_met(points >= 0)}")
+    for run, result in dwells:
+        lines.append(
+            f"| {_budget_name(run.budget_ms or 0)} after a {run.dwell_ms / 1000:g} s dwell | - | - "
+            f"| - | {result['exact_match']:.1%} | {result['syntax_valid']:.1%} "
+            f"| {result['latency_ms_p50']:.0f} | - |"
+        )
+    if invoked is not None:
+        lines.append(
+            f"| invoked | - | - | - | {invoked['exact_match']:.1%} "
+            f"| {invoked['syntax_valid']:.1%} | {invoked['latency_ms_p50']:.0f} | - |"
+        )
+        rested = next((r for run, r in dwells if run.dwell_ms == 1000), None)
+        if rested is not None:
+            gap = 100 * (invoked["exact_match"] - rested["exact_match"])
+            p50, valid = rested["latency_ms_p50"], rested["syntax_valid"]
+            checks.append(
+                f"automatic after a 1 s dwell: {gap:.1f} points below invoked (target <= 2: "
+                f"{_met(gap <= 2)}), p50 {p50:.0f} ms (target <= 300: {_met(p50 <= 300)}), "
+                f"syntax ok {valid:.1%} (target >= 95%: {_met(valid >= 0.95)})"
+            )
+        full = by_budget.get(0, {}).get(False)
+        if full is not None:
+            gain = 100 * (invoked["exact_match"] - full["exact_match"])
+            checks.append(
+                f"invoked vs the naive full prompt: {gain:+.1f} points (target >= +10: "
+                f"{_met(gain >= 10)}), p50 {invoked['latency_ms_p50']:.0f} ms (target <= 3000: "
+                f"{_met(invoked['latency_ms_p50'] <= 3000)})"
+            )
+    return "\n".join([*lines, "", *checks])
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "missed"
 
 
 def timed_request(

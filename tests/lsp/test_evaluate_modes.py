@@ -8,7 +8,9 @@ from smallcode_lsp.cli import _settings, build_parser
 from smallcode_lsp.evaluate import (
     TRIGGER_CHOICES,
     FimTask,
+    curve_runs,
     eval_runs,
+    format_curve,
     format_summary,
     format_table,
     run_eval,
@@ -98,8 +100,10 @@ def test_before_each_runs_before_every_task_untimed() -> None:
         calls.append("complete")
         return "1"
 
-    result = run_eval([TASK, TASK], complete, before_each=lambda: calls.append("clear"))
-    assert calls == ["clear", "complete", "clear", "complete"]
+    result = run_eval(
+        [TASK, TASK], complete, before_each=lambda task: calls.append(f"clear {task.offset}")
+    )
+    assert calls == ["clear 4", "complete", "clear 4", "complete"]
     assert result["exact_match"] == 1.0
 
 
@@ -123,3 +127,48 @@ def test_cli_eval_defaults_and_flags() -> None:
     assert _settings(complete).completion.latency_budget_ms == 0
     for choice in TRIGGER_CHOICES:  # the parser offers every choice evaluate.py knows
         assert parser.parse_args(["eval", "src", "--trigger", choice]).trigger == choice
+
+
+def test_curve_runs_pair_naive_and_ours_per_budget_then_dwells_then_invoked() -> None:
+    runs = curve_runs((250, 0), (1000,), budget_ms=1000, fim=False)
+    assert [(r.name, r.full, r.trigger, r.budget_ms, r.dwell_ms) for r in runs] == [
+        ("naive prefix prompt, automatic, 0.25 s", False, Trigger.AUTOMATIC, 250, 0),
+        ("context + shaping, automatic, 0.25 s", True, Trigger.AUTOMATIC, 250, 0),
+        ("naive prefix prompt, automatic, no deadline", False, Trigger.AUTOMATIC, 0, 0),
+        ("context + shaping, automatic, no deadline", True, Trigger.AUTOMATIC, 0, 0),
+        ("context + shaping, automatic, 1 s, after a 1 s dwell",
+         True, Trigger.AUTOMATIC, 1000, 1000),
+        ("context + shaping, invoked", True, Trigger.INVOKED, None, 0),
+    ]  # fmt: skip
+
+
+def test_curve_table_and_target_checks() -> None:
+    runs = curve_runs((250, 0), (1000,), budget_ms=1000, fim=False)
+    figures = [
+        _result(0.10, 0.4, 200, 300),  # naive 0.25 s
+        _result(0.05, 0.4, 240, 300),  # ours 0.25 s: below naive
+        _result(0.10, 0.4, 5000, 6000),  # naive, no deadline
+        _result(0.25, 0.5, 3000, 4000),  # ours, no deadline
+        _result(0.20, 0.5, 120, 200),  # ours after a 1 s dwell
+        _result(0.21, 0.5, 2500, 3000),  # invoked
+    ]
+    text = format_curve(runs, {r.name: f for r, f in zip(runs, figures, strict=True)})
+    assert "| 0.25 s | 10.0% | 100.0% | 200 | 5.0% | 100.0% | 240 | -5.0 |" in text
+    assert "| 1 s after a 1 s dwell | - | - | - | 20.0% | 100.0% | 120 | - |" in text
+    assert "ours >= naive at 0.25 s: missed" in text
+    assert "ours >= naive at no deadline: met" in text
+    assert (
+        "automatic after a 1 s dwell: 1.0 points below invoked (target <= 2: met), p50 120 ms "
+        "(target <= 300: met), syntax ok 100.0% (target >= 95%: met)"
+    ) in text
+    assert "invoked vs the naive full prompt: +11.0 points (target >= +10: met)" in text
+
+
+def test_cli_curve_flags_in_seconds() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["eval", "src", "--curve", "--budgets", "0.25,1,0", "--dwells", "2"])
+    assert args.curve and args.budgets == (250, 1000, 0) and args.dwells == (2000,)
+    assert parser.parse_args(["eval", "src"]).curve is False
+    for bad in ("x", "-1", ","):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["eval", "src", "--budgets", bad])
