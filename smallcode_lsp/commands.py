@@ -26,7 +26,13 @@ from smallcode_lsp.languages import language_id_for_path
 from smallcode_lsp.options import Settings
 from smallcode_lsp.safety.lint import lint
 from smallcode_lsp.service import resolve_model_path
-from smallcode_lsp.types import Completion, CompletionRequest, DocumentSnapshot, Trigger
+from smallcode_lsp.types import (
+    Completion,
+    CompletionRequest,
+    DocumentSnapshot,
+    StopReason,
+    Trigger,
+)
 from smallcode_lsp.warmer import REST_S
 from smallcode_lsp.workspace.index import WorkspaceIndex
 
@@ -236,6 +242,7 @@ def eval_command(
             latency_budget_ms=runner.budget_ms if automatic else 0,
             dwell_ms=run.dwell_ms,
             warm_answers=runner.warm_answers,
+            warm_continued=runner.warm_continued,
             security_lint_fired=len(runner.fired),
         )
         results[run.name] = result
@@ -256,11 +263,18 @@ def eval_command(
         print(format_summary(results, baseline))
     for name, result in results.items():
         if result["dwell_ms"]:
-            print(f"answered from the warm-up at rest: {result['warm_answers']} tasks ({name})")
+            print(
+                f"answered from the warm-up at rest: {result['warm_answers']} tasks, its answer "
+                f"cut short and continued: {result['warm_continued']} ({name})"
+            )
         print(f"security lint fired {result['security_lint_fired']} times ({name})")
     if out:
         Path(out).write_text(json.dumps(results, indent=2))
     return 0
+
+
+# A warm-up's answer the dwell's end or its deadline cut: the request at the spot goes on.
+_CUT = (StopReason.DEADLINE, StopReason.CANCELLED)
 
 
 class _EvalRunner:
@@ -268,9 +282,10 @@ class _EvalRunner:
 
     `prepare` (untimed) clears the cache of a cold run; with a dwell, it then runs the warm-up
     the resting cursor starts in the server (warmer.py: after REST_S, completion.warm_prompt),
-    stopped when the dwell ends. `complete` (timed) answers from the warm-up's answer when it
-    made one (the server's type-ahead cache answers the first request there), else runs the
-    request with the run's deadline, as the server would.
+    stopped when the dwell ends. `complete` (timed) answers from the warm-up's answer when the
+    model ended it (the server's type-ahead cache answers the first request there), else runs
+    the request with the run's deadline, as the server would: an answer the dwell's end cut
+    goes on from the cache (engine/local/lookup.py CachedAnswer).
     """
 
     def __init__(
@@ -291,7 +306,8 @@ class _EvalRunner:
             self.plan = replace(self.plan, invoked_budget_ms=0)  # the full prompt, however long
         self.sources = ContextSources(index=index)
         self.warmed: list[Completion] = []
-        self.warm_answers = 0
+        self.warm_answers = 0  # answered from the warm-up alone
+        self.warm_continued = 0  # the warm-up's answer was cut short: the request went on
         self.fired: list[str] = []
 
     def prepare(self, task: FimTask) -> None:
@@ -305,10 +321,11 @@ class _EvalRunner:
             self.warmed = self._rest(task.request(), self.run.dwell_ms / 1000)
 
     def complete(self, request: CompletionRequest) -> str:
-        if self.warmed:
+        if self.warmed and self.warmed[0].stats.stop_reason not in _CUT:
             self.warm_answers += 1
             text = self.warmed[0].text
         else:
+            self.warm_continued += bool(self.warmed)
             request = timed_request(request, self.run.trigger, self.budget_ms, time.perf_counter())
             text = run_completion(self.model, request, self.plan, CancelToken(), self.sources).text
         self.fired.extend(f.rule for f in lint(text, request.document.language_id))

@@ -115,6 +115,7 @@ class GenerationStats:
     stop_reason: StopReason = StopReason.EOG
     draft_tokens: int = 0  # prompt-lookup draft tokens verified
     draft_accepted: int = 0  # ... of which greedy decoding agreed with
+    cached_answer_accepted: int = 0  # ... of which an earlier answer here, found in the cache
     from_cache: bool = False  # answered by type-ahead reuse: no model work at all
     llama_ms: float = 0.0  # inside llama.cpp (llama_decode, sampler): the raw compute
     queue_ms: float = 0.0  # waiting for the engine (a cancelled job letting go, preemption)
@@ -137,6 +138,7 @@ class GenerationStats:
             "stopReason": self.stop_reason.value,
             "draftTokens": self.draft_tokens,
             "draftAccepted": self.draft_accepted,
+            "cachedAnswerAccepted": self.cached_answer_accepted,
             "fromCache": self.from_cache,
             "llamaMs": round(self.llama_ms, 2),
             "queueMs": round(self.queue_ms, 2),

@@ -132,20 +132,25 @@ async def test_a_rename_yields_the_next_sites_edit_one_after_another(
 async def test_an_edit_that_reverts_the_users_last_one_is_never_offered(
     client: LanguageClient,
 ) -> None:
-    doc = Doc(client, "file:///tmp/revert.py", "x = old\ny = old\nz = old\nw = new\n")
+    doc = Doc(client, "file:///tmp/revert.py", "x = old\ny = old\nz = old\nv = old\nw = new\n")
     assert await doc.next_edit(7) == []  # nothing edited yet
     doc.type_over("old", "new")  # x
     assert await doc.next_edit(7) == []  # once is a change, not yet a repeated one
     await asyncio.sleep(2.1)  # a pause: the next change is an edit of its own
-    doc.type_over("old", "new")  # y: now it repeats
-    assert [(e["range"]["start"]["line"], e["text"]) for e in await doc.next_edit(15)] == [
-        (2, "new")
+    doc.type_over("old", "new")  # y
+    # `new` was in the file already (w): swapping one existing thing for another is a choice
+    # made site by site, repeated only after a third instance
+    assert await doc.next_edit(15) == []
+    await asyncio.sleep(2.1)
+    doc.type_over("old", "new")  # z: now it repeats
+    assert [(e["range"]["start"]["line"], e["text"]) for e in await doc.next_edit(23)] == [
+        (3, "new")
     ]
     await asyncio.sleep(2.1)
-    doc.type_over("new", "old", occurrence=2)  # w: new -> old, the user changed their mind
-    # `new` -> `old` would rewrite x and y, which the user just wrote; z's old -> new would
-    # undo what the user just did at w
-    assert await doc.next_edit(doc.offset(3, 7)) == []
+    doc.type_over("new", "old", occurrence=3)  # w: new -> old, the user changed their mind
+    # `new` -> `old` would rewrite x, y and z, which the user just wrote; v's old -> new would
+    # repeat the change the user just undid at w
+    assert await doc.next_edit(doc.offset(4, 7)) == []
 
 
 async def test_a_rejected_edit_is_not_offered_again_at_its_spot(client: LanguageClient) -> None:

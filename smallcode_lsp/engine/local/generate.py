@@ -18,7 +18,7 @@ from llama_cpp import _internals
 from smallcode_lsp.engine.cancel import Cancelled, CancelToken
 from smallcode_lsp.engine.deadline import LINE_AFTER_OVERRUN_MS, answer_deadline
 from smallcode_lsp.engine.local.kv_cache import KVCache
-from smallcode_lsp.engine.local.lookup import NgramIndex
+from smallcode_lsp.engine.local.lookup import CachedAnswer, NgramIndex
 from smallcode_lsp.engine.local.model import LoadedModel
 from smallcode_lsp.engine.stops import StopRule, first_cut, first_line_end
 from smallcode_lsp.types import GenerationParams, GenerationStats, StopReason
@@ -147,6 +147,9 @@ def make_sampler(params: GenerationParams, seed: int = 0) -> _internals.LlamaSam
 MAX_DRAFT = 6  # draft tokens verified per step; measured batch cost: 4 tokens ~1.7x one
 DRAFT_TOKEN_COST = 0.2  # token-times each draft token adds to a decode step
 DRAFT_MIN_STEPS = 6  # no drafting when the deadline leaves fewer token-times than this
+# An earlier answer after the same prompt (lookup.CachedAnswer) is nearly always repeated:
+# verified in batches this long, it costs a prefill's rate, not a decode step per token.
+CACHED_ANSWER_DRAFT = 32
 
 
 class _Emitter:
@@ -255,6 +258,7 @@ def _generate(
     cancel: CancelToken,
     stats: GenerationStats,
 ) -> tuple[str, GenerationStats]:
+    cached = _cached_answer(kv, prompt, params)  # read before the prompt's reuse drops it
     try:
         evaluate_prompt(model, kv, prompt, cancel, stats, params)
     except Cancelled:
@@ -274,6 +278,7 @@ def _generate(
     )
     drafting = params.speculative and params.temperature <= 0 and not short
     lookup = NgramIndex(list(prompt)) if drafting else None
+    drafts = _Drafts(lookup, cached)
     draft_limit, misses = MAX_DRAFT, 0
     start = time.perf_counter()
     stats.stop_reason = StopReason.MAX_TOKENS
@@ -287,11 +292,15 @@ def _generate(
                 break
             if stats.generated_tokens >= budget:
                 break
-            draft: list[int] = []
-            if lookup is not None:
-                lookup.append(token)
-                draft = lookup.draft(min(draft_limit, budget - stats.generated_tokens))
+            drafts.append(token)
+            room = budget - stats.generated_tokens
+            draft = drafts.draft(min(draft_limit, room), min(CACHED_ANSWER_DRAFT, room))
             if deadline is not None and emitter.text.strip():
+                if drafts.repeating:  # a shorter batch of the earlier answer may still fit
+                    while draft and not model.speed.step_fits(
+                        deadline, time.perf_counter(), 1 + DRAFT_TOKEN_COST * len(draft)
+                    ):
+                        draft = draft[: len(draft) // 2]
                 cost = 1 + DRAFT_TOKEN_COST * len(draft)
                 if not model.speed.step_fits(deadline, time.perf_counter(), cost):
                     if not params.finish_line or emitter.line_only:
@@ -309,10 +318,15 @@ def _generate(
                 token = _sample(model, sampler, -1)
                 continue
             accepted_before = stats.draft_accepted
-            verified = _verify(model, kv, sampler, token, draft, emitter, lookup, stats)
+            repeating = drafts.repeating
+            verified = _verify(model, kv, sampler, token, draft, emitter, drafts, stats)
+            if repeating:
+                stats.cached_answer_accepted += stats.draft_accepted - accepted_before
             if verified is None:
                 break
             token = verified
+            if repeating:
+                continue  # the lookup's draft size is its own
             # Drafts cost DRAFT_TOKEN_COST each to verify: grow them while they are right,
             # shrink them when wrong, and stop drafting for text that does not repeat.
             accepted = stats.draft_accepted - accepted_before
@@ -321,13 +335,46 @@ def _generate(
             )
             misses = misses + 1 if accepted == 0 else 0
             if misses >= 2:
-                lookup = None
+                drafts.lookup = None
     except Cancelled:  # aborted inside a decode
         stats.stop_reason = StopReason.CANCELLED
     finally:
         stats.generate_ms = (time.perf_counter() - start) * 1000
         sampler.close()
     return emitter.text, stats
+
+
+def _cached_answer(kv: KVCache, prompt: Sequence[int], params: GenerationParams) -> CachedAnswer:
+    """The tokens `kv` holds after the whole of `prompt`: an earlier greedy answer to it (a
+    prompt that was longer is verified too, and parts at once). Sampling repeats nothing."""
+    if params.temperature > 0 or not params.reuse or len(kv) <= len(prompt):
+        return CachedAnswer([])
+    if kv.shared_prefix(prompt) < len(prompt):
+        return CachedAnswer([])
+    return CachedAnswer(list(kv.tokens[len(prompt) :]))
+
+
+class _Drafts:
+    """Where a decode step's draft comes from: the earlier answer cached after this prompt
+    while the new one repeats it, else prompt lookup (None: not drafting)."""
+
+    def __init__(self, lookup: NgramIndex | None, cached: CachedAnswer) -> None:
+        self.lookup = lookup
+        self.cached = cached
+
+    @property
+    def repeating(self) -> bool:
+        return bool(self.cached.draft(1))
+
+    def append(self, token: int) -> None:
+        self.cached.append(token)
+        if self.lookup is not None:
+            self.lookup.append(token)
+
+    def draft(self, lookup_limit: int, cached_limit: int) -> list[int]:
+        if (draft := self.cached.draft(cached_limit)) or self.lookup is None:
+            return draft
+        return self.lookup.draft(lookup_limit)
 
 
 def _verify(
@@ -337,7 +384,7 @@ def _verify(
     token: int,
     draft: list[int],
     emitter: _Emitter,
-    lookup: NgramIndex | None,
+    drafts: _Drafts,
     stats: GenerationStats,
 ) -> int | None:
     """Decode `token` + `draft` in one batch; keep the draft tokens greedy decoding agrees with.
@@ -357,8 +404,7 @@ def _verify(
             break
         accepted += 1
         stats.draft_accepted += 1
-        if lookup is not None:
-            lookup.append(guess)
+        drafts.append(guess)
         if emitter.emit(guess):
             break
     else:

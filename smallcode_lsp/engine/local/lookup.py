@@ -45,3 +45,28 @@ class NgramIndex:
                 start = at + n
                 return self.tokens[start : min(start + max_tokens, end)]
         return []
+
+
+class CachedAnswer:
+    """What the KV cache held after this very prompt: the answer an earlier job gave here (a
+    warm-up at the resting cursor, a request the next key cancelled, a prefetch). Greedy
+    decoding from the same prompt gives it again, so it is drafted whole, token for token, as
+    long as the new answer follows it; once they part, it is never drafted again."""
+
+    def __init__(self, tokens: list[int]) -> None:
+        self.tokens = tokens
+        self._at = 0  # answer tokens the new answer has repeated so far
+        self._parted = not tokens
+
+    def append(self, token: int) -> None:
+        if self._parted:
+            return
+        if self._at < len(self.tokens) and self.tokens[self._at] == token:
+            self._at += 1
+        else:
+            self._parted = True
+
+    def draft(self, max_tokens: int) -> list[int]:
+        if self._parted:
+            return []
+        return self.tokens[self._at : self._at + max_tokens]
