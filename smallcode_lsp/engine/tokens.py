@@ -15,10 +15,19 @@ that split "\n\n" lowered the FIM evaluation's edit similarity.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 BLOCK_LINES = 16
 MAX_BLOCKS = 4096
+
+
+def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens two token lists share (what a KV cache holding one reuses)."""
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
 
 
 def blocks(text: str, lines: int = BLOCK_LINES) -> Iterator[str]:

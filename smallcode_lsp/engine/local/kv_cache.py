@@ -12,13 +12,7 @@ from collections.abc import Sequence
 
 import llama_cpp
 
-
-def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
+from smallcode_lsp.engine.tokens import common_prefix_length
 
 
 class KVCache:

@@ -188,7 +188,8 @@ class LlamaServerModel(RemoteModel):
                 timed=False,
             )
         self.record(stats, measured)
-        self.slot.tokens = self._held_after(prompt, generated, reused, final, began, first, ended)
+        held = self._held_after(prompt, generated, reused, final, began, first, ended)
+        self.slot.hold(prompt, held, measured.reused if measured.reported else None)
 
     def _held_after(
         self,

@@ -174,6 +174,7 @@ class OpenAIModel(RemoteModel):
         """Fill `stats` from the engine's report (llama-server's timings, the usage's cached
         tokens) or our clock; remember the prompt as what the engine's cache holds."""
         measured = Measured.from_timings(final)  # llama-server adds its timings
+        told = usage is not None and usage.cached_tokens is not None
         if measured is None:
             engine_prompt = usage.prompt_tokens if usage and usage.prompt_tokens else len(prompt)
             cached = usage.cached_tokens if usage and usage.cached_tokens is not None else None
@@ -191,7 +192,8 @@ class OpenAIModel(RemoteModel):
                 timed=first is not None,
             )
         self.record(stats, measured)
-        self.slot.tokens = list(prompt)
+        reported = measured.reused if measured.reported or told else None
+        self.slot.hold(prompt, list(prompt), reported)
 
 
 def connect_openai(
