@@ -19,6 +19,11 @@ SLACK = 0.1  # a window using at least 90% of its budget is good enough: keep it
 # built full to the brim moved on the next line typed: a 256-token prompt re-evaluated.
 FILL = 0.8
 HEADROOM_TOKENS = 128  # ...but no more headroom than a few lines need (large budgets)
+# A kept start stays while its window holds this share of the target: the cursor moved up
+# (or text was deleted), and the window above it is shorter, but cached. Refitting at 90%
+# cost a whole prefill for a move 5 lines up in 1 of 12 spots of big real files (1,609
+# tokens, 2.7 s here; benchmarks/next_spot_cost.py), for a few more lines of context.
+KEEP_SHARE = 0.5
 
 
 def fill_for(budget: int) -> float:
@@ -74,8 +79,9 @@ def fit_prefix(
 ) -> tuple[str, int, int]:
     """(window, start offset, tokens): the longest whole-line tail of `prefix` within `budget`.
 
-    `hint` is the previous window start: kept while it fits and fills the budget well. A new
-    window is fitted to `fill` x `budget` (headroom for typing, kept until the budget is full).
+    `hint` is the previous window start: kept while it fits and fills KEEP_SHARE of the
+    target. A new window is fitted to `fill` x `budget` (headroom for typing, kept until the
+    budget is full).
     """
     if budget <= 0:
         return "", len(prefix), 0
@@ -87,7 +93,7 @@ def fit_prefix(
     target = max(1, int(budget * fill))
     if hint is not None and 0 < hint <= len(prefix) and prefix[hint - 1] == "\n":
         n = count(prefix[hint:])
-        if (1 - SLACK) * target <= n <= budget:
+        if KEEP_SHARE * target <= n <= budget:
             return prefix[hint:], hint, n
         ratio = n / max(1, len(prefix) - hint) if n else ratio
     budget = target

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from smallcode_lsp.context.budget import SLACK, STRIDE, fill_for, fit_prefix, fit_suffix
+from smallcode_lsp.context.budget import (
+    KEEP_SHARE,
+    SLACK,
+    STRIDE,
+    fill_for,
+    fit_prefix,
+    fit_suffix,
+)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 TEXT = (FIXTURES / "py_json/json/encoder.py").read_text()
@@ -79,6 +86,26 @@ def test_new_windows_leave_headroom_and_keep_their_start_for_a_typed_line(budget
     more = base + typed + line
     _, moved, n2 = fit_prefix(more, budget, count, hint=start, fill=fill)
     assert moved > start and n2 <= fill * budget
+
+
+def test_a_move_up_keeps_the_start_while_half_the_window_is_left() -> None:
+    """The cursor moved up (or text was deleted): the window above it is shorter but cached;
+    a new one would be a whole prefill. Only a window under half its target is fitted anew."""
+    count = Counter()
+    base = TEXT[: TEXT.index("    def encode(self, o):")]
+    budget = 400
+    fill = fill_for(budget)
+    _, start, _ = fit_prefix(base, budget, count, fill=fill)
+    lines = base[start:].splitlines(keepends=True)
+    kept = base
+    while count(kept[start:]) >= KEEP_SHARE * fill * budget + 40:  # a few lines up each time
+        kept = kept[: kept.rstrip("\n").rfind("\n") + 1]
+        _, s, _ = fit_prefix(kept, budget, count, hint=start, fill=fill)
+        assert s == start
+    assert len(kept[start:].splitlines()) < len(lines) * 0.7  # it went a long way up
+    far_up = base[: start + len(lines[0])]  # one line left in the window
+    _, s, _ = fit_prefix(far_up, budget, count, hint=start, fill=fill)
+    assert s < start  # refitted: the window reaches up again
 
 
 def test_minified_single_line_is_cut_by_characters() -> None:

@@ -77,35 +77,46 @@ class KVCache:
     def _shift(self, tokens: Sequence[int], n_past: int, min_chunk: int) -> tuple[int, int]:
         """llama-server's --cache-reuse: drop cached text the prompt no longer has and shift
         the matching chunks after it back into place (RoPE shift), so they are not decoded
-        again. Positions in a sequence must stay consecutive, so only deletions are bridged;
-        text inserted before a chunk ends the reuse there.
-        """
+        again (`shift_plan`)."""
         if not llama_cpp.llama_memory_can_shift(self._memory):
             return n_past, 0
-        cached = self._tokens
-        head_c = head_p = n_past
-        shifted = 0
-        while head_c < len(cached) and head_p < len(tokens):
-            n_match = 0
-            while (
-                head_c + n_match < len(cached)
-                and head_p + n_match < len(tokens)
-                and cached[head_c + n_match] == tokens[head_p + n_match]
-            ):
-                n_match += 1
-            if n_match >= min_chunk:
-                llama_cpp.llama_memory_seq_rm(self._memory, self.seq, head_p, head_c)
-                llama_cpp.llama_memory_seq_add(
-                    self._memory, self.seq, head_c, head_c + n_match, head_p - head_c
-                )
-                head_p += n_match
-                head_c += n_match
-                n_past = head_p
-                shifted += n_match
-            else:
-                head_c += 1
-        if shifted:
-            # Cells past n_past are still at their old positions: drop them.
-            llama_cpp.llama_memory_seq_rm(self._memory, self.seq, n_past, -1)
-            self._tokens[:] = tokens[:n_past]
-        return n_past, shifted
+        moves = shift_plan(self._tokens, tokens, n_past, min_chunk)
+        for cached_at, prompt_at, length in moves:
+            llama_cpp.llama_memory_seq_rm(self._memory, self.seq, prompt_at, cached_at)
+            llama_cpp.llama_memory_seq_add(
+                self._memory, self.seq, cached_at, cached_at + length, prompt_at - cached_at
+            )
+        if not moves:
+            return n_past, 0
+        _, prompt_at, length = moves[-1]
+        n_past = prompt_at + length
+        # Cells past n_past are still at their old positions: drop them.
+        llama_cpp.llama_memory_seq_rm(self._memory, self.seq, n_past, -1)
+        self._tokens[:] = tokens[:n_past]
+        return n_past, sum(length for _, _, length in moves)
+
+
+def shift_plan(
+    cached: Sequence[int], tokens: Sequence[int], n_past: int, min_chunk: int
+) -> list[tuple[int, int, int]]:
+    """The chunks of `cached` after its first `n_past` tokens (the common prefix) that
+    `tokens` has again after deleted text, as (cached position, prompt position, length),
+    each at least `min_chunk` long. Positions in a sequence must stay consecutive, so only
+    deletions are bridged: text inserted before a chunk ends the reuse there."""
+    moves: list[tuple[int, int, int]] = []
+    head_c = head_p = n_past
+    while head_c < len(cached) and head_p < len(tokens):
+        n_match = 0
+        while (
+            head_c + n_match < len(cached)
+            and head_p + n_match < len(tokens)
+            and cached[head_c + n_match] == tokens[head_p + n_match]
+        ):
+            n_match += 1
+        if n_match >= min_chunk:
+            moves.append((head_c, head_p, n_match))
+            head_p += n_match
+            head_c += n_match
+        else:
+            head_c += 1
+    return moves
