@@ -225,7 +225,8 @@ def warm_prompt(
     """The cursor rests at `request`'s spot and nothing is typed yet: evaluate the prompt the
     first keystroke there will pick (built as that keystroke's will be: same front, same window
     start, so the key changes only the last tokens), answer from it (the caller keeps the
-    answer for type-ahead: typing along it costs nothing), then evaluate the full prompt.
+    answer for type-ahead: typing along it costs nothing), then evaluate the full prompt and
+    answer again from it (a rest long enough for both gets the whole context's answer).
     Preempted, a prefill keeps the chunks it finished and an answer cut short what it made
     (the key that preempted it waits for it: service.py)."""
     if plan.notes_cursor:
@@ -237,5 +238,11 @@ def warm_prompt(
         return []
     answer = run_completion(model, request, plan, cancel, sources, parsed)
     if not cancel.cancelled and first.limit < full_limit(model, plan):
-        grow_prompt(model, request, plan, cancel, sources, parsed)
+        grown = grow_prompt(model, request, plan, cancel, sources, parsed)
+        if grown.stop_reason is not StopReason.CANCELLED and not cancel.cancelled:
+            # A long rest: the whole prompt is cached now, so the answer from it costs only its
+            # decode; it replaces the small prompt's unless the key cut it first.
+            better = run_completion(model, request, plan, cancel, sources, parsed)
+            if better.text and better.stats.stop_reason is not StopReason.CANCELLED:
+                answer = better
     return [answer] if answer.text else []

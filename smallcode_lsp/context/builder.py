@@ -30,6 +30,9 @@ SNIPPET_SHARE = 0.2
 HEADER_TOKENS = 6  # per snippet: the path line / <|file_sep|> the renderer adds
 VISIBLE_SHARE = 0.5  # a recent chunk with more of its lines in the window is on screen
 MAX_IMPORT_LINES = 40
+# Builds at a new spot until the window starts where the snippets were chosen for (a fixed
+# point: the next build there changes nothing); a few suffice, each is a tokenizer pass.
+BUILD_PASSES = 3
 _ORDER = {"import": 0, "definition": 1, "recent": 2, "scope": 3}
 
 
@@ -79,24 +82,34 @@ class ContextBuilder:
         last = self._starts.get(key)
         if last is not None and last <= len(prefix) and (last == 0 or prefix[last - 1] == "\n"):
             start_guess = last  # the previous window start: stable while typing
-        try:
-            candidates = self._candidates(
-                request, parsed, rel, start_guess, prefix[start_guess:] + suffix
+        for build_pass in range(BUILD_PASSES):
+            try:
+                candidates = self._candidates(
+                    request, parsed, rel, start_guess, prefix[start_guess:] + suffix
+                )
+            except Exception:  # context is an optimisation: never fail the completion over it
+                log.exception("context: snippet collection failed")
+                candidates = []
+            prefix_guess = int((len(prefix) - start_guess) * self._ratio)
+            chosen, used = self._pack(candidates, budget_tokens - min(prefix_guess, share))
+            window, start, n = fit_prefix(
+                prefix,
+                budget_tokens - used,
+                self.count,
+                self._starts.get(key),
+                self._ratio,
+                fill_for(budget_tokens),
             )
-        except Exception:  # context is an optimisation: never fail the completion over it
-            log.exception("context: snippet collection failed")
-            candidates = []
-        prefix_guess = int((len(prefix) - start_guess) * self._ratio)
-        chosen, used = self._pack(candidates, budget_tokens - min(prefix_guess, share))
-        window, start, n = fit_prefix(
-            prefix,
-            budget_tokens - used,
-            self.count,
-            self._starts.get(key),
-            self._ratio,
-            fill_for(budget_tokens),
-        )
-        self._starts[key] = start
+            self._starts[key] = start
+            if len(window) > 256:
+                self._ratio = max(0.05, n / len(window))
+            if start == start_guess or build_pass == BUILD_PASSES - 1:
+                break
+            # The window does not start where guessed, so the snippets were chosen for another
+            # window; the next request here guesses this start and would choose others, a new
+            # front and a whole prefill. Build as it will: the first prompt at a new spot (a
+            # warm-up's) is then the one the following keys extend.
+            start_guess = start
         if start < start_guess:
             # The window reaches further up than guessed: imports and scope headers it now
             # shows are not repeated as snippets (the same set every keystroke after this).
@@ -109,8 +122,6 @@ class ContextBuilder:
             ]
         if len(self._starts) > 256:
             self._starts.pop(next(iter(self._starts)))
-        if len(window) > 256:
-            self._ratio = max(0.05, n / len(window))
         ring = {c.text: i for i, c in enumerate(self.recent.chunks())} if self.recent else {}
 
         def order(s: ContextSnippet) -> tuple[int, str, int, str]:

@@ -77,3 +77,19 @@ def test_typing_along_a_cached_answer_drafts_its_rest(model: LoadedModel) -> Non
         model, prompt + answered[:3], replace(params, temperature=0.8), [], CancelToken()
     )
     assert sampled.cached_answer_accepted == 0 and sampled.draft_tokens == 0
+
+
+@pytest.mark.e2e
+def test_background_prefills_leave_the_prompt_speed_to_user_requests(model: LoadedModel) -> None:
+    """Prompt sizing budgets a user's prompt at the speed of a user's batches; the smaller
+    batches of background work (warm-ups, grown prompts) are slower and not counted."""
+    from smallcode_lsp.engine.local.generate import prefill
+
+    prompt = _prompt(model)
+    model.clear_cache()
+    model.speed.prefill_tokens_per_s = 12345.0
+    prefill(model, prompt, GenerationParams(background=True), CancelToken())
+    assert model.speed.prefill_tokens_per_s == 12345.0
+    model.clear_cache()
+    prefill(model, prompt, GenerationParams(), CancelToken())
+    assert model.speed.prefill_tokens_per_s != 12345.0
