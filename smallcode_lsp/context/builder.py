@@ -49,10 +49,13 @@ class ContextBuilder:
         self.recent = recent
         self.count = count_tokens  # the model's counter caches (engine/tokens.py)
         self._last_names: dict[str, list[str]] = {}
-        # (uri, budget) -> last prefix window start (kept while it fits): one per prompt size,
-        # since a spot can be served from a small prompt while a larger one grows.
-        self._starts: dict[tuple[str, int], int] = {}
-        self._ratio = DEFAULT_RATIO  # measured tokens per char of recent windows
+        # (uri, budget) -> (last prefix window start, tokens/char ratio it was built with),
+        # kept while it fits: one per prompt size, since a spot can be served from a small
+        # prompt while a larger one grows. The ratio sizes the snippets' share, so a build at
+        # a kept start reuses its ratio: the same inputs give the same prompt (a warm-up's
+        # prompt is the one the first key extends, whatever other sizes measured meanwhile).
+        self._starts: dict[tuple[str, int], tuple[int, float]] = {}
+        self._ratio = DEFAULT_RATIO  # measured tokens per char of recent windows: new keys'
 
     def relative(self, path: str | None) -> str | None:
         if path is None:
@@ -72,16 +75,22 @@ class ContextBuilder:
             parsed = ParsedDocument(snap.text, snap.language_id, snap.path)
         rel = self.relative(snap.path) or snap.uri.rsplit("/", 1)[-1]
         prefix = request.prefix
-        suffix = fit_suffix(request.suffix, suffix_budget_tokens, self.count, self._ratio)
         # Where the prefix window will roughly start, from the measured tokens/char ratio:
         # enough to decide which scope headers and imports fall outside it (no tokenizer call).
         share = budget_tokens - int(budget_tokens * SNIPPET_SHARE)
-        guess = max(0, len(prefix) - int(share / self._ratio))
-        start_guess = 0 if guess == 0 else prefix.find("\n", guess) + 1 or len(prefix)
         key = (snap.uri, budget_tokens)
-        last = self._starts.get(key)
-        if last is not None and last <= len(prefix) and (last == 0 or prefix[last - 1] == "\n"):
-            start_guess = last  # the previous window start: stable while typing
+        kept = self._starts.get(key)
+        ratio = self._ratio if kept is None else kept[1]
+        suffix = fit_suffix(request.suffix, suffix_budget_tokens, self.count, ratio)
+        guess = max(0, len(prefix) - int(share / ratio))
+        start_guess = 0 if guess == 0 else prefix.find("\n", guess) + 1 or len(prefix)
+        hint = None if kept is None else kept[0]
+        if hint is not None and hint <= len(prefix) and (hint == 0 or prefix[hint - 1] == "\n"):
+            start_guess = hint  # the previous window start: stable while typing
+        # The snippets get what the whole prefix leaves, at least SNIPPET_SHARE: not what the
+        # window leaves, which each pass shrank (a later start left more for snippets, which
+        # left less for the window: a 256-token prompt ended with 1 token of prefix).
+        prefix_tokens = int(len(prefix) * ratio)
         for build_pass in range(BUILD_PASSES):
             try:
                 candidates = self._candidates(
@@ -90,17 +99,12 @@ class ContextBuilder:
             except Exception:  # context is an optimisation: never fail the completion over it
                 log.exception("context: snippet collection failed")
                 candidates = []
-            prefix_guess = int((len(prefix) - start_guess) * self._ratio)
-            chosen, used = self._pack(candidates, budget_tokens - min(prefix_guess, share))
+            chosen, used = self._pack(candidates, budget_tokens - min(prefix_tokens, share))
             window, start, n = fit_prefix(
-                prefix,
-                budget_tokens - used,
-                self.count,
-                self._starts.get(key),
-                self._ratio,
-                fill_for(budget_tokens),
+                prefix, budget_tokens - used, self.count, hint, ratio, fill_for(budget_tokens)
             )
-            self._starts[key] = start
+            self._starts[key] = (start, ratio)
+            hint = start
             if len(window) > 256:
                 self._ratio = max(0.05, n / len(window))
             if start == start_guess or build_pass == BUILD_PASSES - 1:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from smallcode_lsp.context.builder import HEADER_TOKENS, ContextBuilder
+from smallcode_lsp.context.builder import HEADER_TOKENS, SNIPPET_SHARE, ContextBuilder
 from smallcode_lsp.context.document import ParsedDocument
 from smallcode_lsp.types import CompletionRequest, DocumentSnapshot, PromptParts
 from smallcode_lsp.workspace.index import WorkspaceIndex
@@ -151,3 +152,43 @@ def test_plain_text_without_index() -> None:
     parts = ContextBuilder(None, None, tokens).build(req, None, 30, 10)
     assert parts.snippets == ()
     assert tokens(parts.prefix) <= 30 and text[:400].endswith(parts.prefix)
+
+
+def word_tokens(text: str) -> int:
+    """Fake tokenizer whose tokens/char differs between windows, as a real one's does."""
+    return len(re.findall(r"\w+|[^\w\s]|\s+", text))
+
+
+def _spots(path: Path, language_id: str, every: int) -> list[CompletionRequest]:
+    text = path.read_text()
+    starts = [m.end() for m in re.finditer(r"\n +\S", text)][::every]
+    return [_request(path, language_id, text, at - 1) for at in starts if at > len(text) // 4]
+
+
+@pytest.mark.parametrize("small", [256, 512])
+def test_a_spot_gets_the_same_prompt_again_after_other_sizes(
+    index: WorkspaceIndex, small: int
+) -> None:
+    # A warm-up builds the full prompt and a small one, the first key does the same: its small
+    # prompt must be the warm-up's (another front is a whole prefill). Each size measured its
+    # own tokens/char; the small build used to take the full build's, and chose other snippets.
+    builder = ContextBuilder(index, RecentSnippets(), word_tokens)
+    spots = _spots(FIXTURES / "py_stdlib/textwrap.py", "python", 7)
+    spots += _spots(FIXTURES / "js_graceful_fs/graceful-fs.js", "javascript", 5)
+    assert len(spots) >= 10
+    for request in spots:
+        first = [builder.build(request, None, size, 0) for size in (2048, small)][1]
+        again = [builder.build(request, None, size, 0) for size in (2048, small)][1]
+        assert again == first
+
+
+@pytest.mark.parametrize("small", [256, 512])
+def test_snippets_never_squeeze_the_window_at_a_new_spot(index: WorkspaceIndex, small: int) -> None:
+    # Each pass of a build at a new spot left the snippets what the last window left: a later
+    # start gave them more, which made the window shorter still (1 token of prefix, 253 of
+    # snippets). The window keeps what SNIPPET_SHARE leaves it, at the fill of a new window.
+    for request in _spots(FIXTURES / "py_stdlib/textwrap.py", "python", 7):
+        parts = ContextBuilder(index, RecentSnippets(), word_tokens).build(request, None, small, 0)
+        snippets = sum(word_tokens(s.text) + HEADER_TOKENS for s in parts.snippets)
+        assert snippets <= small * SNIPPET_SHARE
+        assert word_tokens(parts.prefix) >= 0.4 * small  # FILL and line snapping take some
