@@ -55,7 +55,7 @@ class ContextBuilder:
         # a kept start reuses its ratio: the same inputs give the same prompt (a warm-up's
         # prompt is the one the first key extends, whatever other sizes measured meanwhile).
         self._starts: dict[tuple[str, int], tuple[int, float]] = {}
-        self._ratio = DEFAULT_RATIO  # measured tokens per char of recent windows: new keys'
+        self._ratio = DEFAULT_RATIO  # tokens per char of recent windows: what a new key starts with
 
     def relative(self, path: str | None) -> str | None:
         if path is None:
@@ -75,13 +75,13 @@ class ContextBuilder:
             parsed = ParsedDocument(snap.text, snap.language_id, snap.path)
         rel = self.relative(snap.path) or snap.uri.rsplit("/", 1)[-1]
         prefix = request.prefix
-        # Where the prefix window will roughly start, from the measured tokens/char ratio:
-        # enough to decide which scope headers and imports fall outside it (no tokenizer call).
         share = budget_tokens - int(budget_tokens * SNIPPET_SHARE)
         key = (snap.uri, budget_tokens)
         kept = self._starts.get(key)
         ratio = self._ratio if kept is None else kept[1]
         suffix = fit_suffix(request.suffix, suffix_budget_tokens, self.count, ratio)
+        # Where the prefix window will roughly start, from the tokens/char ratio: enough to
+        # decide which scope headers and imports fall outside it (no tokenizer call).
         guess = max(0, len(prefix) - int(share / ratio))
         start_guess = 0 if guess == 0 else prefix.find("\n", guess) + 1 or len(prefix)
         hint = None if kept is None else kept[0]
